@@ -1,0 +1,55 @@
+# The course's commands. `make book` builds the rendered book, `make test` runs every test
+# (and builds the book first, so a chapter that breaks fails the tests). Both create the
+# virtual environment .venv from the pinned lock file when it is missing or out of date.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+# use the virtual environment's Jupyter kernel even if the user has one of their own
+export JUPYTER_PREFER_ENV_PATH := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help venv book test assignments check-assignments grade lock clean
+
+help:
+	@echo "make book          build the rendered book into _build/html"
+	@echo "make test          build the book, then run the whole test suite"
+	@echo "make assignments   regenerate assignments/ from solutions/"
+	@echo "make grade         autograde submitted/, export grades.csv, write feedback/ (ASSIGNMENTS=... to choose)"
+	@echo "make lock          re-pin requirements.lock from pyproject.toml"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python -m course_tools book
+
+test: book
+	$(BIN)/python -m pytest -n 2
+
+assignments: $(STAMP)
+	$(BIN)/python -m course_tools release
+
+check-assignments: $(STAMP)
+	$(BIN)/python -m course_tools check
+
+grade: $(STAMP)
+	$(BIN)/python -m course_tools grade $(ASSIGNMENTS)
+
+# Re-resolve every dependency from pyproject.toml in a scratch environment and pin it.
+# torch is pinned to 2.13.0 (the CPU wheel on the course machines; CUDA builds elsewhere).
+lock:
+	rm -rf /tmp/course-lock-venv && $(PYTHON) -m venv /tmp/course-lock-venv
+	/tmp/course-lock-venv/bin/python -m pip install --quiet --upgrade pip
+	/tmp/course-lock-venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[all]"
+	/tmp/course-lock-venv/bin/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' > requirements.lock
+	rm -rf /tmp/course-lock-venv
+
+clean:
+	rm -rf _build autograded feedback gradebook.db grades.csv

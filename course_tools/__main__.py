@@ -1,0 +1,52 @@
+"""Command line: python -m course_tools {release,check,grade,book}."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_tools import assignments, book, grading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_tools", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: current folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    release = commands.add_parser("release", help="regenerate assignments/ from solutions/")
+    release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    commands.add_parser("check", help="fail if assignments/ is stale or leaks hidden tests")
+    grade = commands.add_parser("grade", help="autograde submitted/, export grades.csv, write feedback/")
+    grade.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    commands.add_parser("book", help="build the rendered book into _build/html")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+
+    try:
+        if args.command == "release":
+            names = assignments.release(root, args.assignments or None)
+            if not args.assignments:
+                assignments.clean_release_dir(root)
+            print("released:", ", ".join(names))
+        elif args.command == "check":
+            stale, leaks = assignments.stale_files(root), assignments.leaked_hidden_lines(root)
+            for path in stale:
+                print(f"out of date with solutions/: assignments/{path} (run `make assignments`)")
+            for path, line in leaks:
+                print(f"hidden test line in {path}: {line}")
+            return 1 if stale or leaks else 0
+        elif args.command == "grade":
+            report = grading.grade(root, args.assignments or None)
+            print("\n".join(report.lines()) or "nothing to grade in submitted/")
+            if report.outcomes:
+                print(f"grades: {root / grading.GRADES_CSV}; feedback: {root / 'feedback'}/")
+            return 0 if report.ok else 1
+        elif args.command == "book":
+            return book.build(root)
+    except assignments.AssignmentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
