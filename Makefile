@@ -50,6 +50,7 @@ lock:
 	/tmp/course-lock-venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[all]"
 	/tmp/course-lock-venv/bin/python -m pip freeze --exclude-editable | sed -e 's/+cpu$$//' > requirements.lock
 	rm -rf /tmp/course-lock-venv
+	$(PYTHON) -c "import sys; sys.path.insert(0, '.'); from course_tools import environment; environment.write('.')"
 
 clean:
 	rm -rf _build autograded feedback gradebook.db grades.csv

@@ -1,11 +1,11 @@
-"""Command line: python -m course_tools {release,check,grade,book}."""
+"""Command line: python -m course_tools {release,check,grade,book,environment}."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from course_tools import assignments, book, grading
+from course_tools import assignments, book, environment, grading
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     grade = commands.add_parser("grade", help="autograde submitted/, export grades.csv, write feedback/")
     grade.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     commands.add_parser("book", help="build the rendered book into _build/html")
+    commands.add_parser("environment", help="write environment.yml from requirements.lock")
     args = parser.parse_args(argv)
     root = args.root.resolve()
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if report.ok else 1
         elif args.command == "book":
             return book.build(root)
+        elif args.command == "environment":
+            print("wrote", environment.write(root))
     except assignments.AssignmentError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

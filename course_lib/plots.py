@@ -1,0 +1,81 @@
+"""The course's figures: training curves, hidden states over time, accuracy by length.
+
+Each function builds a ``matplotlib.figure.Figure`` directly (no pyplot, no
+global state) and returns it: a notebook displays it once when it is the
+cell's last value, and ``fig.savefig(...)`` writes it anywhere.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+
+def _font() -> dict:
+    """rcParams for every course figure, applied while it is built: the one place to choose fonts
+    (a Hangul font, once the course ships one)."""
+    return {}
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def plot_history(history) -> Figure:
+    """Training and validation loss per epoch; metrics from ``evaluate`` on a second panel."""
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    metric_names = list(dict.fromkeys(k for m in history.metrics for k in m))
+    with matplotlib.rc_context(_font()):
+        fig = _figure((9.0 if metric_names else 5.0, 3.5))
+        axes = fig.subplots(1, 2 if metric_names else 1, squeeze=False)[0]
+        axes[0].plot(epochs, history.train_loss, marker="o", label="train")
+        if not np.all(np.isnan(history.valid_loss)):
+            axes[0].plot(epochs, history.valid_loss, marker="o", label="valid")
+        axes[0].set(xlabel="epoch", ylabel="loss (cross-entropy per token)", title="Loss")
+        axes[0].legend()
+        if metric_names:
+            for name in metric_names:
+                axes[1].plot(epochs, [m.get(name, np.nan) for m in history.metrics], marker="o", label=name)
+            axes[1].set(xlabel="epoch", title="Validation metrics")
+            axes[1].legend()
+    return fig
+
+
+def plot_hidden_states(states, tokens: Sequence[str], title: str = "Hidden states h_t") -> Figure:
+    """Heatmap of the hidden state at each step: states (T, H), one column per input token."""
+    values = _to_numpy(states)  # (T, H)
+    if values.ndim != 2 or values.shape[0] != len(tokens):
+        raise ValueError(f"states must be (T, H) with T = len(tokens) = {len(tokens)}, got shape {values.shape}")
+    limit = float(np.abs(values).max()) or 1.0
+    with matplotlib.rc_context(_font()):
+        T, H = values.shape
+        fig = _figure((max(4.0, 0.6 * T + 2.0), max(3.0, min(8.0, 0.15 * H + 1.5))))
+        ax = fig.subplots()
+        image = ax.imshow(values.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)  # (H, T)
+        ax.set_xticks(range(T), labels=list(tokens))
+        ax.set(xlabel="input token (time step t)", ylabel="hidden unit", title=title)
+        fig.colorbar(image, ax=ax)
+    return fig
+
+
+def plot_accuracy_by_length(results: Mapping[str, Mapping[int, float]],
+                            title: str = "Exact match by source length") -> Figure:
+    """One line per model: {label: {source length: accuracy}}, as from ``train.accuracy_by_length``."""
+    with matplotlib.rc_context(_font()):
+        fig = _figure((6.0, 3.5))
+        ax = fig.subplots()
+        for label, by_length in results.items():
+            lengths = sorted(by_length)
+            ax.plot(lengths, [by_length[n] for n in lengths], marker="o", label=label)
+        ax.set(xlabel="source length (tokens)", ylabel="exact match", ylim=(-0.02, 1.02), title=title)
+        ax.legend()
+    return fig

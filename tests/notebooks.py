@@ -1,0 +1,95 @@
+"""Running an assignment notebook's code in this process, with chosen code in its solution cells.
+
+Used to check that every hidden test catches at least one plausible wrong solution: the
+wrong solutions live in tests/wrong_solutions/<assignment>/<name>.py, each starting with
+    # replaces: <grade_id of the solution cell>
+    # fails: <grade_id of the test cell whose hidden tests catch it>
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def load_cells(path: Path) -> list[dict]:
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if not isinstance(cell["source"], str):
+            cell["source"] = "".join(cell["source"])
+    return cells
+
+
+def grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_solution(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def is_test(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+@dataclass
+class WrongSolution:
+    assignment: str
+    name: str
+    replaces: str
+    fails: str
+    code: str
+
+
+def wrong_solutions(assignment: str | None = None) -> list[WrongSolution]:
+    found = []
+    for path in sorted((ROOT / "tests" / "wrong_solutions").glob("*/*.py")):
+        if assignment and path.parent.name != assignment:
+            continue
+        code = path.read_text(encoding="utf-8")
+        header = dict(re.findall(r"^# (replaces|fails): (\S+)$", code, flags=re.M))
+        found.append(WrongSolution(path.parent.name, path.stem, header["replaces"], header["fails"], code))
+    return found
+
+
+def notebook_path(assignment: str, released: bool) -> Path:
+    folder = ROOT / ("assignments" if released else "solutions") / assignment
+    (path,) = folder.glob("*.ipynb")
+    return path
+
+
+def run_cells(assignment: str, *, released: bool, replace: dict[str, str] | None = None,
+              stop_after: str | None = None) -> dict[str, BaseException | None]:
+    """Execute the notebook's code cells in order; return each graded cell's exception (None = passed).
+
+    Solution cells run the reference solution from solutions/ unless ``replace`` maps their
+    grade_id to other code. ``released=True`` runs the student version's tests (no hidden tests).
+    ``stop_after`` ends the run after the cell with that grade_id.
+    """
+    reference = {grade_id(c): c["source"] for c in load_cells(notebook_path(assignment, released=False)) if is_solution(c)}
+    replace = replace or {}
+    namespace: dict = {"__name__": "__main__"}
+    results: dict[str, BaseException | None] = {}
+    for cell in load_cells(notebook_path(assignment, released)):
+        if cell["cell_type"] != "code":
+            continue
+        gid = grade_id(cell)
+        source = replace.get(gid, reference[gid]) if is_solution(cell) else cell["source"]
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(source, f"<{assignment}:{gid}>", "exec"), namespace)
+        except Exception as err:  # a failing test cell is a result, not a test error
+            if not is_test(cell):
+                raise
+            results[gid] = err
+        else:
+            if is_test(cell):
+                results[gid] = None
+        if gid == stop_after:
+            break
+    return results

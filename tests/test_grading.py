@@ -1,0 +1,81 @@
+"""The instructor's grading command, run for real in a temporary copy of the course."""
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+ASSIGNMENT = "01-rnn-taxonomy"
+
+
+def course_copy(tmp_path: Path) -> Path:
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("solutions", "assignments"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    return course
+
+
+def grade(course: Path, *names: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "course_tools", "--root", str(course), "grade", *names],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def submit(course: Path, student: str, notebook: Path) -> None:
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    shutil.copy(notebook, folder / notebook.name)
+
+
+def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
+    course = course_copy(tmp_path)
+    notebook = f"{ASSIGNMENT}.ipynb"
+    submit(course, "alice", course / "solutions" / ASSIGNMENT / notebook)  # the reference solution
+    submit(course, "bob", course / "assignments" / ASSIGNMENT / notebook)  # the untouched release
+    (course / "submitted" / "stray.txt").write_text("not a student")
+    (course / "submitted" / "carol").mkdir()
+
+    result = grade(course)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"alice", "bob"}
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
+    assert float(rows["bob"]["score"]) == 0
+    assert "submitted/stray.txt: a stray file" in result.stdout
+    assert "submitted/carol: an empty student folder" in result.stdout
+    for student in ("alice", "bob"):
+        assert (course / "feedback" / student / ASSIGNMENT / notebook.replace(".ipynb", ".html")).is_file()
+
+
+def test_unknown_assignment_is_one_line_error_and_writes_nothing(tmp_path):
+    course = course_copy(tmp_path)
+    submit(course, "alice", course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    before = sorted(p.relative_to(course) for p in course.rglob("*"))
+
+    result = grade(course, "99-no-such-assignment")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "99-no-such-assignment" in result.stderr and ASSIGNMENT in result.stderr
+    assert sorted(p.relative_to(course) for p in course.rglob("*")) == before
+
+
+@pytest.mark.parametrize("layout", ["nothing", "stray-only"])
+def test_nothing_to_grade_is_reported(tmp_path, layout):
+    course = course_copy(tmp_path)
+    if layout == "stray-only":
+        (course / "submitted").mkdir()
+        (course / "submitted" / "notes.txt").write_text("x")
+    result = grade(course)
+    assert result.returncode == 0
+    assert "not graded:" in result.stdout
+    assert not (course / "grades.csv").exists()

@@ -1,0 +1,158 @@
+import io
+import warnings
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from course_lib.data import load_task
+from course_lib.decoding import greedy_decode
+from course_lib.device import seed_everything
+from course_lib.metrics import bleu, exact_match, token_accuracy
+from course_lib.plots import plot_accuracy_by_length, plot_hidden_states, plot_history
+from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig, masked_cross_entropy
+from course_lib.train import History, accuracy_by_length, evaluate_seq2seq, fit
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_task("copy", n=400, length=(3, 5), seed=0)
+
+
+def new_model(data, seed=0, **overrides):
+    seed_everything(seed)
+    config = Seq2SeqConfig.tiny(len(data.src_vocab), len(data.tgt_vocab), hidden_size=37, **overrides)
+    return Seq2Seq(config)
+
+
+def train(data, epochs=4, model=None, **kwargs):
+    model = model or new_model(data)
+    history = fit(model, lambda epoch: data.batches("train", 32, shuffle=True, seed=epoch),
+                  data.batches("valid", 64), epochs=epochs, lr=3e-3, device="cpu", progress=False, **kwargs)
+    return model, history
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    return train(data, epochs=6)
+
+
+def test_loss_falls_on_a_copy_task(trained):
+    _, history = trained
+    assert len(history.train_loss) == len(history.valid_loss) == len(history.seconds) == 6
+    assert history.train_loss[-1] < 0.7 * history.train_loss[0]
+    assert history.valid_loss[-1] < 0.7 * history.valid_loss[0]
+    assert history.seconds == sorted(history.seconds) and not history.out_of_time
+
+
+def test_training_is_repeatable_under_a_seed(data):
+    runs = [train(data, epochs=2, model=new_model(data, dropout=0.1), teacher_forcing_ratio=0.5, seed=7)[1]
+            for _ in range(2)]
+    assert runs[0].train_loss == runs[1].train_loss
+    assert runs[0].valid_loss == runs[1].valid_loss
+
+
+def test_max_seconds_stops_training(data):
+    _, history = train(data, epochs=5, max_seconds=0.0)
+    assert history.out_of_time
+    assert len(history.train_loss) == 1
+
+
+def test_evaluate_callback_and_table(data):
+    calls = []
+
+    def evaluate(model):
+        calls.append(model.training)
+        return {"answer": 42.0}
+
+    _, history = train(data, epochs=2, evaluate=evaluate)
+    assert calls == [False, False]
+    assert history.metrics == [{"answer": 42.0}] * 2
+    table = history.as_table()
+    assert "answer" in table and "valid_loss" in table and len(table.splitlines()) == 3
+
+
+def test_custom_loss_fn(data):
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(len(batch))
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+        return masked_cross_entropy(logits, batch.tgt_out)
+
+    train(data, epochs=1, loss_fn=loss_fn)
+    assert sum(seen) == len(data.train) + len(data.valid)
+    with pytest.raises(ValueError, match="teacher_forcing_ratio"):
+        train(data, epochs=1, loss_fn=loss_fn, teacher_forcing_ratio=0.5)
+
+
+def test_bad_epochs(data):
+    with pytest.raises(ValueError, match="epochs"):
+        train(data, epochs=0)
+
+
+def test_progress_goes_to_stdout_only(data, capsys):
+    train(data, epochs=1)
+    assert capsys.readouterr() == ("", "")
+    fit(new_model(data), data.batches("train", 64), None, epochs=1, device="cpu", progress=True)
+    out, err = capsys.readouterr()
+    assert err == "" and "epochs" in out
+
+
+def test_evaluate_seq2seq_matches_greedy_decoding(data, trained):
+    model, _ = trained
+    results = evaluate_seq2seq(model, data, "valid", batch_size=17, device="cpu", teacher_forced=True)
+    assert set(results) == {"exact_match", "token_accuracy", "teacher_forced_token_accuracy"}
+    assert all(0.0 <= v <= 1.0 for v in results.values())
+    predictions = []
+    for batch in data.batches("valid", 64):
+        out = greedy_decode(model, batch.src, batch.src_lengths, max_len=10)
+        predictions += [data.decode_target(row) for row in out.tokens]
+    assert results["exact_match"] == pytest.approx(exact_match(predictions, [t for _, t in data.valid]))
+    assert model.training
+
+
+def test_accuracy_by_length_averages_to_exact_match(data, trained):
+    model, _ = trained
+    by_length = accuracy_by_length(model, data, "test", device="cpu")
+    assert set(by_length) <= {3, 4, 5}
+    counts = {n: sum(len(s) == n for s, _ in data.test) for n in by_length}
+    overall = sum(by_length[n] * counts[n] for n in by_length) / len(data.test)
+    assert overall == pytest.approx(evaluate_seq2seq(model, data, "test", device="cpu")["exact_match"])
+    assert set(accuracy_by_length(model, data, "test", device="cpu", bucket_size=2)) <= {2, 4}
+
+
+def test_metrics():
+    assert exact_match(["a", "b", "c"], ["a", "x", "c"]) == pytest.approx(2 / 3)
+    pred = torch.tensor([[5, 6, 9, 9], [5, 0, 0, 0]])
+    gold = torch.tensor([[5, 6, 7, 0], [5, 6, 0, 0]])
+    assert token_accuracy(pred, gold, pad_id=0) == pytest.approx(3 / 5)
+    assert bleu(["the cat sat on the mat"], ["the cat sat on the mat"]) == pytest.approx(100.0)
+    assert bleu(["세상아, 안녕!"], ["세상아, 안녕!"], tokenize="char") == pytest.approx(100.0)
+    assert 0.0 < bleu(["고양이가 매트 위에 앉았다."], ["고양이가 매트 위에 앉는다."], tokenize="char") < 100.0
+    with pytest.raises(ValueError, match="2 predictions but 1 references"):
+        exact_match(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="predictions"):
+        bleu(["a"], ["a", "b"])
+    with pytest.raises(ValueError, match="tokenize"):
+        bleu(["a"], ["a"], tokenize="klingon")
+    with pytest.raises(ValueError, match="shape"):
+        token_accuracy(pred[:, :2], gold)
+
+
+def _render(fig):
+    assert isinstance(fig, Figure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
+
+
+def test_plots_render(trained):
+    _, history = trained
+    _render(plot_history(history))
+    _render(plot_history(History(train_loss=[2.0, 1.0], valid_loss=[2.1, 1.2], metrics=[{"em": 0.1}, {"em": 0.5}],
+                                 seconds=[1.0, 2.0])))
+    _render(plot_hidden_states(torch.randn(4, 37), ["Hello", ",", "world", "!"]))
+    _render(plot_accuracy_by_length({"GRU": {3: 0.9, 4: 0.8, 5: 0.5}, "LSTM": {3: 0.95, 5: 0.7}}))
+    with pytest.raises(ValueError, match="len\\(tokens\\)"):
+        plot_hidden_states(torch.randn(4, 37), ["a", "b"])
