@@ -6,17 +6,43 @@ cell's last value, and ``fig.savefig(...)`` writes it anywhere.
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
 import torch
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+
+HANGUL_FONT = "NanumGothic"
+
+
+def hangul_font_path() -> Path:
+    """NanumGothic, shipped inside the koreanize-matplotlib wheel (found without importing it:
+    its import changes matplotlib's settings and warns)."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the Hangul font is missing: pip install koreanize-matplotlib")
+    return Path(spec.submodule_search_locations[0]) / "fonts" / "NanumGothic.ttf"
+
+
+def use_hangul_font() -> None:
+    """Draw Latin text in DejaVu Sans and fall back to NanumGothic for Hangul, in every figure.
+
+    Done once when this module is imported, so figures made with pyplot directly in a
+    chapter get it too; without it Hangul labels are drawn as empty boxes.
+    """
+    font_manager.fontManager.addfont(str(hangul_font_path()))
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", HANGUL_FONT]
+
+
+use_hangul_font()
 
 
 def _font() -> dict:
-    """rcParams for every course figure, applied while it is built: the one place to choose fonts
-    (a Hangul font, once the course ships one)."""
+    """rcParams applied while each course figure is built (fonts are set globally above)."""
     return {}
 
 

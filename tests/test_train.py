@@ -156,3 +156,14 @@ def test_plots_render(trained):
     _render(plot_accuracy_by_length({"GRU": {3: 0.9, 4: 0.8, 5: 0.5}, "LSTM": {3: 0.95, 5: 0.7}}))
     with pytest.raises(ValueError, match="len\\(tokens\\)"):
         plot_hidden_states(torch.randn(4, 37), ["a", "b"])
+
+
+def test_hangul_labels_render_without_missing_glyphs(tmp_path):
+    import warnings
+
+    from course_lib.plots import plot_hidden_states
+
+    fig = plot_hidden_states(torch.randn(4, 6), ["세상아", ",", "안녕", "천천히"], title="2020년 3월 3일 화요일")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        fig.savefig(tmp_path / "hangul.png")
