@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
+import matplotlib.patches
 import numpy as np
 import torch
 from matplotlib import font_manager
@@ -104,4 +105,38 @@ def plot_accuracy_by_length(results: Mapping[str, Mapping[int, float]],
             ax.plot(lengths, [by_length[n] for n in lengths], marker="o", label=label)
         ax.set(xlabel="source length (tokens)", ylabel="exact match", ylim=(-0.02, 1.02), title=title)
         ax.legend()
+    return fig
+
+
+TAXONOMY = {  # shape: (number of inputs, number of outputs, outputs start after the inputs)
+    "one-to-one": (1, 1, False),
+    "one-to-many": (1, 3, False),
+    "many-to-one": (3, 1, True),
+    "many-to-many\n(aligned: tagging)": (3, 3, False),
+    "many-to-many\n(sequence to sequence)": (3, 2, True),
+}
+
+
+def plot_rnn_taxonomy() -> Figure:
+    """The five ways to wire one recurrent cell: inputs (bottom), hidden states, outputs (top)."""
+    fig = _figure((12.0, 2.4))
+    for ax, (title, (n_in, n_out, after)) in zip(fig.subplots(1, len(TAXONOMY)), TAXONOMY.items()):
+        steps = n_in + n_out if after and n_out > 1 else max(n_in, n_out)
+        first_out = n_in - 1 if after and n_out == 1 else (n_in if after else 0)
+        for t in range(steps):
+            ax.add_patch(matplotlib.patches.FancyBboxPatch((t - 0.3, 0.7), 0.6, 0.6, boxstyle="round,pad=0.02",
+                                                           color="#f4c27a"))
+            ax.text(t, 1.0, "h", ha="center", va="center")
+            if t > 0:
+                ax.annotate("", (t - 0.3, 1.0), (t - 0.7, 1.0), arrowprops={"arrowstyle": "->"})
+            if t < n_in:
+                ax.add_patch(matplotlib.patches.Rectangle((t - 0.25, -0.3), 0.5, 0.5, color="#9ec5e8"))
+                ax.text(t, -0.05, "x", ha="center", va="center")
+                ax.annotate("", (t, 0.7), (t, 0.2), arrowprops={"arrowstyle": "->"})
+            if first_out <= t < first_out + n_out:
+                ax.add_patch(matplotlib.patches.Rectangle((t - 0.25, 1.8), 0.5, 0.5, color="#a8d5a2"))
+                ax.text(t, 2.05, "y", ha="center", va="center")
+                ax.annotate("", (t, 1.8), (t, 1.3), arrowprops={"arrowstyle": "->"})
+        ax.set(xlim=(-0.6, 4.6), ylim=(-0.5, 2.5), title=title, aspect="equal")
+        ax.axis("off")
     return fig

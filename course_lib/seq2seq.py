@@ -182,7 +182,8 @@ class Seq2Seq(nn.Module):
                     module.weight[module.padding_idx].zero_()
             elif isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
             elif isinstance(module, nn.RNNBase):
                 for name, p in module.named_parameters():
                     if name.startswith("weight_hh"):
