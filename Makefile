@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-from-lock
 # use the virtual environment's Jupyter kernel even if the user has one of their own
 export JUPYTER_PREFER_ENV_PATH := 1
 export PYTHONHASHSEED := 0
+# one BLAS/OpenMP thread: the course's models are small, a second thread gains little and
+# spins badly when the cores are shared, and the book's numbers stay the same on any machine
+export OMP_NUM_THREADS := 1
 
 .PHONY: help venv book test assignments check-assignments grade lock clean
 
