@@ -1,0 +1,161 @@
+"""Named training setups: the data, the model's config and how to train it, in one place.
+
+Chapters and benchmarks that train "the dates GRU" call :func:`dates_gru` and so train the
+same model the same way; :func:`digits_rnn` is the copy/reverse setup of chapter 2's
+bottleneck plot. A :class:`Recipe` is deterministic: same arguments, same data, same initial
+weights, same batches in the same order, so the same numbers on the same machine.
+
+    recipe = dates_gru()
+    model = recipe.build_model()
+    history = recipe.train(model, device=device)
+    evaluate_seq2seq(model, recipe.data, "test")
+
+Training runs in *stages* (epochs at one learning rate each: a step schedule), each stage a
+call to :func:`course_lib.train.fit` with a fresh Adam. The dates GRU trains one epoch at a
+high rate, then one at a low rate; the second epoch is what lifts it over the benchmark's
+target (``benchmarks/rnn_dates.py`` prints the numbers).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from course_lib.data import Seq2SeqBatch, Seq2SeqData, load_task
+from course_lib.device import seed_everything
+from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig
+from course_lib.train import History, fit
+
+
+@dataclass(frozen=True)
+class Stage:
+    """``epochs`` epochs of Adam at learning rate ``lr``."""
+
+    epochs: int
+    lr: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"a stage needs epochs >= 1, got {self.epochs!r}")
+        if not self.lr > 0:
+            raise ValueError(f"a stage needs a positive learning rate, got {self.lr!r}")
+
+
+@dataclass
+class Recipe:
+    """A named, deterministic training setup: data, model config, batch size and stages.
+
+    The data is shared between recipes built with the same data arguments (it is cached):
+    read it, don't modify it.
+    """
+
+    name: str
+    data: Seq2SeqData
+    config: Seq2SeqConfig
+    batch_size: int = 64
+    stages: tuple[Stage, ...] = (Stage(1, 1e-3),)
+    seed: int = 0
+    clip: float | None = 1.0
+
+    def __post_init__(self) -> None:
+        self.stages = tuple(s if isinstance(s, Stage) else Stage(*s) for s in self.stages)
+        if not self.stages:
+            raise ValueError("a recipe needs at least one stage")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+
+    @property
+    def epochs(self) -> int:
+        """Epochs over all stages."""
+        return sum(stage.epochs for stage in self.stages)
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps over all stages (batches per epoch times epochs)."""
+        return -(-len(self.data.train) // self.batch_size) * self.epochs
+
+    def build_model(self) -> Seq2Seq:
+        """A freshly initialised model, the same one every time (seeded by ``seed``)."""
+        seed_everything(self.seed)
+        return Seq2Seq(self.config)
+
+    def train_batches(self, epoch: int) -> list[Seq2SeqBatch]:
+        """Epoch ``epoch``'s training batches (0-based, counted over all stages), shuffled by seed."""
+        return self.data.batches("train", self.batch_size, shuffle=True, seed=1000 * self.seed + epoch)
+
+    def valid_batches(self, batch_size: int = 256) -> list[Seq2SeqBatch]:
+        """The validation split, in order."""
+        return self.data.batches("valid", batch_size)
+
+    def train(self, model: nn.Module, *, device: str | torch.device | None = None, progress: bool = False, validate: bool = True,
+              max_seconds: float | None = None, **fit_kwargs) -> History:
+        """Train ``model`` through every stage; one :class:`History` for the whole run.
+
+        ``fit_kwargs`` go to each :func:`~course_lib.train.fit` call (``teacher_forcing_ratio``,
+        ``evaluate``, ``loss_fn``). ``validate=False`` skips the validation loss. ``max_seconds``
+        bounds the training time of the whole run (stages included). History's ``seconds``
+        count training steps only, summed over the stages.
+        """
+        history = History()
+        valid = self.valid_batches() if validate else None
+        start_epoch, spent = 0, 0.0
+        for index, stage in enumerate(self.stages):
+            budget = None if max_seconds is None else max_seconds - spent
+            part = fit(model, lambda epoch, first=start_epoch: self.train_batches(first + epoch), valid,
+                       epochs=stage.epochs, lr=stage.lr, device=device, seed=self.seed + index, clip=self.clip,
+                       progress=progress, max_seconds=budget, **fit_kwargs)
+            history.train_loss += part.train_loss
+            history.valid_loss += part.valid_loss
+            history.metrics += part.metrics
+            history.seconds += [spent + s for s in part.seconds]
+            spent += part.seconds[-1] if part.seconds else 0.0
+            start_epoch += stage.epochs
+            if part.out_of_time:
+                history.out_of_time = True
+                break
+        return history
+
+
+@functools.lru_cache(maxsize=8)
+def _task(name: str, n: int, seed: int, length: tuple[int, int] | None) -> Seq2SeqData:
+    kwargs = {} if length is None else {"length": length}
+    return load_task(name, n=n, seed=seed, **kwargs)
+
+
+DATES_STAGES = (Stage(1, 5e-3), Stage(1, 1e-3))
+"""Two epochs over 24,000 dates: one at a high learning rate, one at a low one."""
+
+
+def dates_gru(*, n: int = 30_000, seed: int = 0, data_seed: int = 0, emb_dim: int = 64, hidden_size: int = 128,
+              cell: str = "gru", batch_size: int = 64,
+              stages: Sequence[Stage | tuple[int, float]] = DATES_STAGES, **config_overrides) -> Recipe:
+    """The dates task (multi-language dates -> ISO) with the RNN seq2seq, no attention.
+
+    The defaults are the benchmark's (``benchmarks/rnn_dates.py``): 30,000 dates (24,000 to
+    train on), ``Seq2SeqConfig.small`` (emb 64, hidden 128), batches of 64, one epoch at
+    lr 5e-3 then one at 1e-3: 750 steps. ``seed`` sets the initial weights and the batch
+    order, ``data_seed`` the dates.
+    """
+    data = _task("dates", n, data_seed, None)
+    config = Seq2SeqConfig(len(data.src_vocab), len(data.tgt_vocab), emb_dim=emb_dim, hidden_size=hidden_size,
+                           cell=cell, **config_overrides)
+    return Recipe(f"dates-{cell}", data, config, batch_size=batch_size, stages=tuple(stages), seed=seed)
+
+
+def digits_rnn(task: str = "copy", *, length: tuple[int, int] = (3, 12), n: int = 12_000, seed: int = 0,
+               data_seed: int = 0, cell: str = "gru", emb_dim: int = 32, hidden_size: int = 128,
+               batch_size: int = 128, stages: Sequence[Stage | tuple[int, float]] = (Stage(4, 4e-3),),
+               **config_overrides) -> Recipe:
+    """Copy (or reverse) digit strings of ``length`` digits, RNN seq2seq without attention.
+
+    Chapter 2's bottleneck: everything the decoder writes must pass through one context
+    vector, and a string of L digits holds L digits of information, so exact match falls as
+    L grows. Copying is the harder order: the first digit to write is the one read longest ago.
+    """
+    data = _task(task, n, data_seed, tuple(length))
+    config = Seq2SeqConfig(len(data.src_vocab), len(data.tgt_vocab), emb_dim=emb_dim, hidden_size=hidden_size,
+                           cell=cell, **config_overrides)
+    return Recipe(f"{task}-{cell}", data, config, batch_size=batch_size, stages=tuple(stages), seed=seed)
