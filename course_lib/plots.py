@@ -1,4 +1,4 @@
-"""The course's figures: training curves, hidden states over time, accuracy by length.
+"""The course's figures: training curves, hidden states over time, accuracy by length, attention.
 
 Each function builds a ``matplotlib.figure.Figure`` directly (no pyplot, no
 global state) and returns it: a notebook displays it once when it is the
@@ -40,6 +40,22 @@ def use_hangul_font() -> None:
 
 
 use_hangul_font()
+
+
+def show_figures_inline() -> None:
+    """In a notebook, display a Figure that a cell returns as an image, as pyplot's inline
+    backend does for its own figures (course figures are built without pyplot)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        select_figure_formats(shell, {"png"})
+
+
+show_figures_inline()
 
 
 def _font() -> dict:
@@ -140,3 +156,156 @@ def plot_rnn_taxonomy() -> Figure:
         ax.set(xlim=(-0.6, 4.6), ylim=(-0.5, 2.5), title=title, aspect="equal")
         ax.axis("off")
     return fig
+
+
+# --- attention (chapter 5) -------------------------------------------------------------------
+
+def _attention_values(weights, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> np.ndarray:
+    """Weights as a (T, S) array, checked against the token lists."""
+    values = _to_numpy(weights)
+    if values.ndim != 2 or values.shape != (len(target_tokens), len(source_tokens)):
+        raise ValueError(f"weights must be (T, S) = (len(target_tokens), len(source_tokens)) = "
+                         f"({len(target_tokens)}, {len(source_tokens)}), got shape {values.shape}")
+    return values
+
+
+def _shown(token: str) -> str:
+    """A token as a label: a space character would be invisible."""
+    return "␣" if token == " " else token
+
+
+def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequence[str],
+                   title: str = "Attention weights", annotate: bool | None = None) -> Figure:
+    """Heatmap of attention weights (T, S): source tokens on x, target tokens on y.
+
+    Row i is decoder step i (it wrote target_tokens[i]); it sums to 1 over the source.
+    ``annotate`` writes each weight in its cell (default: when the grid is small).
+    """
+    values = _attention_values(weights, source_tokens, target_tokens)  # (T, S)
+    T, S = values.shape
+    annotate = T * S <= 120 if annotate is None else annotate
+    with matplotlib.rc_context(_font()):
+        fig = _figure((max(3.5, 0.42 * S + 2.2), max(2.5, 0.38 * T + 1.4)))
+        ax = fig.subplots()
+        image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(S), labels=[_shown(t) for t in source_tokens])
+        ax.set_yticks(range(T), labels=[_shown(t) for t in target_tokens])
+        if max((len(t) for t in source_tokens), default=0) > 2:
+            ax.tick_params(axis="x", labelrotation=60)
+        ax.set(xlabel="source token (key = value: encoder state h_j)", ylabel="output token (step i)", title=title)
+        if annotate:
+            for i in range(T):
+                for j in range(S):
+                    ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if values[i, j] > 0.6 else "black")
+        fig.colorbar(image, ax=ax, label="weight a_ij")
+    return fig
+
+
+def _attention_bars(ax, row: np.ndarray, source_tokens: Sequence[str], title: str, small: bool) -> None:
+    """One decoding step: a bar per source token, the most attended one highlighted."""
+    colors = ["#1f77b4"] * len(row)
+    colors[int(np.argmax(row))] = "#d62728"
+    ax.bar(range(len(row)), row, color=colors)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xticks(range(len(row)), labels=[_shown(t) for t in source_tokens], fontsize=6 if small else 9)
+    ax.set_title(title, fontsize=9 if small else 11)
+    if small:
+        ax.tick_params(axis="y", labelsize=6)
+
+
+def _step_title(step: int, target_tokens: Sequence[str]) -> str:
+    return f"step {step + 1}: writes '{_shown(target_tokens[step])}'"
+
+
+def plot_attention_steps(weights, source_tokens: Sequence[str], target_tokens: Sequence[str],
+                         columns: int = 4, title: str | None = None) -> Figure:
+    """The explorer's view, all at once: one small bar chart of a_i. over the source per step i."""
+    values = _attention_values(weights, source_tokens, target_tokens)  # (T, S)
+    T, S = values.shape
+    if not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be a positive int, got {columns!r}")
+    columns = min(columns, T)
+    rows = -(-T // columns)
+    with matplotlib.rc_context(_font()):
+        fig = _figure((columns * max(2.4, 0.16 * S + 0.8), rows * 1.9 + (0.4 if title else 0.0)))
+        axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+        for step, ax in enumerate(axes.flat):
+            if step < T:
+                _attention_bars(ax, values[step], source_tokens, _step_title(step, target_tokens), small=True)
+            else:
+                ax.axis("off")
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def _target_html(target_tokens: Sequence[str], step: int) -> str:
+    """The decoded sentence with the token written at ``step`` highlighted."""
+    import html
+
+    words = [html.escape(_shown(t)) for t in target_tokens]
+    words[step] = f"<mark style='background:#ffd54f'><b>{words[step]}</b></mark>"
+    return "output: " + " ".join(words)
+
+
+class AttentionExplorer:
+    """A slider over decoding steps; at each step the decoded sentence with that step's output
+    token highlighted, and a bar chart of that step's weights over the source tokens.
+
+    Displays as its ipywidgets ``widget`` (slider, sentence, chart). Moving the slider redraws
+    the view; ``show(step)`` moves it from code, which also works without a front end (tests).
+    """
+
+    def __init__(self, weights, source_tokens: Sequence[str], target_tokens: Sequence[str]):
+        import ipywidgets as widgets
+
+        self.values = _attention_values(weights, source_tokens, target_tokens)  # (T, S)
+        self.source_tokens, self.target_tokens = list(source_tokens), list(target_tokens)
+        T = len(self.target_tokens)
+        self.slider = widgets.IntSlider(value=1, min=1, max=T, step=1, description="step",
+                                        continuous_update=True)
+        self.sentence = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.widget = widgets.VBox([self.slider, self.sentence, self.image])
+        self.slider.observe(lambda change: self._draw(change["new"] - 1), names="value")
+        self.step = 0
+        self._draw(0)
+
+    def figure(self, step: int) -> Figure:
+        """The bar chart of step ``step`` (0-based)."""
+        fig = _figure((max(4.0, 0.3 * len(self.source_tokens) + 1.5), 2.6))
+        _attention_bars(fig.subplots(), self.values[step], self.source_tokens,
+                        _step_title(step, self.target_tokens), small=False)
+        return fig
+
+    def show(self, step: int) -> None:
+        """Show decoding step ``step`` (0-based): move the slider there, which redraws the view."""
+        if not isinstance(step, (int, np.integer)) or not 0 <= step < len(self.target_tokens):
+            raise ValueError(f"step must be an int in 0..{len(self.target_tokens) - 1}, got {step!r}")
+        if self.slider.value == step + 1:
+            self._draw(int(step))
+        else:
+            self.slider.value = int(step) + 1  # the slider's observer calls _draw
+
+    def _draw(self, step: int) -> None:
+        """Highlight the output token of ``step`` and draw its weights over the source."""
+        import io
+
+        self.step = step
+        self.sentence.value = _target_html(self.target_tokens, step)
+        buffer = io.BytesIO()
+        self.figure(step).savefig(buffer, format="png", dpi=90)
+        self.image.value = buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def attention_explorer(weights, source_tokens: Sequence[str], target_tokens: Sequence[str]) -> AttentionExplorer:
+    """An interactive view of one decoded sentence's attention (T, S): step through the output.
+
+    A notebook with a kernel shows a slider; a static page shows no callbacks, so put
+    :func:`plot_attention_steps` (the same view for every step) next to it.
+    """
+    return AttentionExplorer(weights, source_tokens, target_tokens)
