@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from course_tools.assignments import known_assignments
 from tests.conftest import ROOT
 
 ASSIGNMENT = "01-rnn-taxonomy"
@@ -28,17 +29,20 @@ def grade(course: Path, *names: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-def submit(course: Path, student: str, notebook: Path) -> None:
-    folder = course / "submitted" / student / ASSIGNMENT
+def submit(course: Path, student: str, notebook: Path, assignment: str = ASSIGNMENT) -> None:
+    folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
     shutil.copy(notebook, folder / notebook.name)
 
 
 def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
+    """Every assignment: the reference solution scores full marks, the untouched release zero."""
     course = course_copy(tmp_path)
-    notebook = f"{ASSIGNMENT}.ipynb"
-    submit(course, "alice", course / "solutions" / ASSIGNMENT / notebook)  # the reference solution
-    submit(course, "bob", course / "assignments" / ASSIGNMENT / notebook)  # the untouched release
+    assignments = known_assignments(course)
+    for assignment in assignments:
+        notebook = f"{assignment}.ipynb"
+        submit(course, "alice", course / "solutions" / assignment / notebook, assignment)
+        submit(course, "bob", course / "assignments" / assignment / notebook, assignment)
     (course / "submitted" / "stray.txt").write_text("not a student")
     (course / "submitted" / "carol").mkdir()
 
@@ -46,14 +50,16 @@ def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     with open(course / "grades.csv", newline="") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {"alice", "bob"}
-    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
-    assert float(rows["bob"]["score"]) == 0
+        rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
+    assert set(rows) == {(s, a) for s in ("alice", "bob") for a in assignments}
+    for assignment in assignments:
+        alice, bob = rows["alice", assignment], rows["bob", assignment]
+        assert float(alice["score"]) == float(alice["max_score"]) > 0, (assignment, alice)
+        assert float(bob["score"]) == 0, (assignment, bob)
+        for student in ("alice", "bob"):
+            assert (course / "feedback" / student / assignment / f"{assignment}.html").is_file()
     assert "submitted/stray.txt: a stray file" in result.stdout
     assert "submitted/carol: an empty student folder" in result.stdout
-    for student in ("alice", "bob"):
-        assert (course / "feedback" / student / ASSIGNMENT / notebook.replace(".ipynb", ".html")).is_file()
 
 
 def test_unknown_assignment_is_one_line_error_and_writes_nothing(tmp_path):
