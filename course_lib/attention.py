@@ -237,6 +237,9 @@ def attention_weights(model, src: torch.Tensor, src_lengths: torch.Tensor, tgt_i
     """
     if not isinstance(model.decoder, AttentionDecoder):
         raise ValueError("this model has no attention decoder (built with attention='none')")
-    state = model.encode(src, src_lengths)
-    _, _, weights = model.decoder(tgt_in, state.hidden, state.memory, state.memory_mask, return_weights=True)
+    from course_lib.decoding import eval_mode
+
+    with eval_mode(model):  # no dropout noise in the weights we show
+        state = model.encode(src, src_lengths)
+        _, _, weights = model.decoder(tgt_in, state.hidden, state.memory, state.memory_mask, return_weights=True)
     return weights
