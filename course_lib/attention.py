@@ -56,14 +56,27 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Ten
 
 
 class Attention(nn.Module):
-    """Base class: ``forward(query, keys, values, mask) -> (context, weights)``; subclasses define ``score``."""
+    """Base class: ``forward(query, keys, values, mask) -> (context, weights)``.
+
+    Subclasses define ``prepare`` (the part of the score that depends on the keys only, computed
+    once per source sentence, not once per decoder step) and ``score_prepared``, which takes
+    one query (B, Hq) or all the queries of a target at once (B, T, Hq).
+    """
 
     query_size: int | None
     key_size: int
 
+    def prepare(self, keys: torch.Tensor) -> torch.Tensor:
+        """Key-side work shared by every query: keys (B, S, Hk) -> (B, S, ·)."""
+        return keys
+
+    def score_prepared(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        """query (B, Hq) or (B, T, Hq), prepared keys -> scores (B, S) or (B, T, S)."""
+        raise NotImplementedError
+
     def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """query (B, Hq), keys (B, S, Hk) -> scores e (B, S)."""
-        raise NotImplementedError
+        return self.score_prepared(query, self.prepare(keys))
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,6 +89,17 @@ class Attention(nn.Module):
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (B, 1, S) @ (B, S, Hv) -> (B, Hv)
         return context, weights
 
+    def attend_prepared(self, queries: torch.Tensor, prepared: torch.Tensor, values: torch.Tensor,
+                        mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's fast path, shapes already checked: queries (B, T, Hq) -> context (B, T, Hv), weights (B, T, S)."""
+        weights = masked_softmax(self.score_prepared(queries, prepared), mask.unsqueeze(1))  # (B, T, S)
+        return torch.bmm(weights, values), weights  # (B, T, S) @ (B, S, Hv)
+
+
+def _many(query: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """View one query (B, H) as a target of length one (B, 1, H); say whether to squeeze back."""
+    return (query.unsqueeze(1), True) if query.dim() == 2 else (query, False)
+
 
 class BahdanauAttention(Attention):
     """Additive: e_ij = v^T tanh(W_q s_{i-1} + W_k h_j), a small learned network (Bahdanau et al., 2015)."""
@@ -87,9 +111,14 @@ class BahdanauAttention(Attention):
         self.W_k = nn.Linear(key_size, attention_size, bias=True)
         self.v = nn.Linear(attention_size, 1, bias=False)
 
-    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        hidden = torch.tanh(self.W_q(query).unsqueeze(1) + self.W_k(keys))  # (B, 1, A) + (B, S, A) -> (B, S, A)
-        return self.v(hidden).squeeze(-1)  # (B, S)
+    def prepare(self, keys: torch.Tensor) -> torch.Tensor:
+        return self.W_k(keys)  # (B, S, A): W_k h_j does not depend on the step
+
+    def score_prepared(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        query, single = _many(query)
+        hidden = torch.tanh(self.W_q(query).unsqueeze(2) + prepared.unsqueeze(1))  # (B, T, 1, A) + (B, 1, S, A)
+        scores = self.v(hidden).squeeze(-1)  # (B, T, S)
+        return scores.squeeze(1) if single else scores
 
 
 class LuongDotAttention(Attention):
@@ -99,8 +128,10 @@ class LuongDotAttention(Attention):
         super().__init__()
         self.query_size, self.key_size = size, size
 
-    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(keys, query.unsqueeze(2)).squeeze(2)  # (B, S, H) @ (B, H, 1) -> (B, S)
+    def score_prepared(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        query, single = _many(query)
+        scores = torch.bmm(query, prepared.transpose(1, 2))  # (B, T, H) @ (B, H, S) -> (B, T, S)
+        return scores.squeeze(1) if single else scores
 
 
 class LuongGeneralAttention(Attention):
@@ -111,8 +142,13 @@ class LuongGeneralAttention(Attention):
         self.query_size, self.key_size = query_size, key_size
         self.W = nn.Linear(key_size, query_size, bias=False)
 
-    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(self.W(keys), query.unsqueeze(2)).squeeze(2)  # (B, S, Hq) @ (B, Hq, 1) -> (B, S)
+    def prepare(self, keys: torch.Tensor) -> torch.Tensor:
+        return self.W(keys)  # (B, S, Hq): W h_j, once per sentence
+
+    def score_prepared(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        query, single = _many(query)
+        scores = torch.bmm(query, prepared.transpose(1, 2))  # (B, T, Hq) @ (B, Hq, S) -> (B, T, S)
+        return scores.squeeze(1) if single else scores
 
 
 class LuongConcatAttention(Attention):
@@ -124,10 +160,12 @@ class LuongConcatAttention(Attention):
         self.W = nn.Linear(query_size + key_size, attention_size)
         self.v = nn.Linear(attention_size, 1, bias=False)
 
-    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        expanded = query.unsqueeze(1).expand(-1, keys.size(1), -1)  # (B, S, Hq)
-        hidden = torch.tanh(self.W(torch.cat([expanded, keys], dim=-1)))  # (B, S, A)
-        return self.v(hidden).squeeze(-1)  # (B, S)
+    def score_prepared(self, query: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        query, single = _many(query)
+        B, T, S = query.size(0), query.size(1), prepared.size(1)
+        pairs = torch.cat([query.unsqueeze(2).expand(B, T, S, -1), prepared.unsqueeze(1).expand(B, T, S, -1)], dim=-1)
+        scores = self.v(torch.tanh(self.W(pairs))).squeeze(-1)  # [h_i; h_j] (B, T, S, Hq+Hk) -> (B, T, S)
+        return scores.squeeze(1) if single else scores
 
 
 SCORERS = ("bahdanau", "luong-dot", "luong-general", "luong-concat")
@@ -181,12 +219,8 @@ class AttentionDecoder(nn.Module):
             self.out = nn.Linear(H, config.tgt_vocab_size)
 
     def _luong_output(self, outputs: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor):
-        B, T, H = outputs.shape
-        S = memory.size(1)
-        keys = memory.unsqueeze(1).expand(B, T, S, memory.size(2)).reshape(B * T, S, -1)  # (B*T, S, H)
-        mask = memory_mask.unsqueeze(1).expand(B, T, S).reshape(B * T, S)
-        context, weights = self.attention(outputs.reshape(B * T, H), keys, mask=mask)  # (B*T, H), (B*T, S)
-        context, weights = context.view(B, T, -1), weights.view(B, T, S)
+        prepared = self.attention.prepare(memory)
+        context, weights = self.attention.attend_prepared(outputs, prepared, memory, memory_mask)  # (B, T, H), (B, T, S)
         attentional = torch.tanh(self.combine(torch.cat([context, outputs], dim=-1)))  # (B, T, H)
         return self.out(self.dropout(attentional)), weights
 
@@ -197,13 +231,17 @@ class AttentionDecoder(nn.Module):
             raise ValueError("an attention decoder needs the encoder states (memory) and their mask")
         x = self.dropout(self.embedding(tgt_in))  # (B, T, E)
         if self.kind == "bahdanau":
-            logits, weights = [], []
+            prepared = self.attention.prepare(memory)  # W_k h_j once, not once per step
+            outputs, contexts, weights = [], [], []
             for t in range(tgt_in.size(1)):
-                context, a = self.attention(_top(hidden), memory, mask=memory_mask)  # (B, H), (B, S)
-                output, hidden = self.rnn(torch.cat([x[:, t], context], dim=-1).unsqueeze(1), hidden)  # (B, 1, H)
-                logits.append(self.out(self.dropout(torch.cat([output[:, 0], context], dim=-1))))
+                context, a = self.attention.attend_prepared(_top(hidden)[:, None], prepared, memory, memory_mask)
+                output, hidden = self.rnn(torch.cat([x[:, t : t + 1], context], dim=-1), hidden)  # (B, 1, H)
+                outputs.append(output)
+                contexts.append(context)
                 weights.append(a)
-            logits, weights = torch.stack(logits, dim=1), torch.stack(weights, dim=1)  # (B, T, V), (B, T, S)
+            outputs, contexts = torch.cat(outputs, dim=1), torch.cat(contexts, dim=1)  # (B, T, H) each
+            logits = self.out(self.dropout(torch.cat([outputs, contexts], dim=-1)))  # one projection for all steps
+            weights = torch.cat(weights, dim=1)  # (B, T, S)
         else:
             outputs, hidden = self.rnn(x, hidden)  # (B, T, H)
             logits, weights = self._luong_output(outputs, memory, memory_mask)

@@ -1,7 +1,8 @@
 """Building the rendered book: Jupyter Book with cached execution and warnings as errors.
 
 jupyter-cache re-executes a chapter only when its code cells change. A chapter's output
-also depends on ``course_lib`` and on the installed packages, so the whole cache is
+also depends on ``course_lib``, on the benchmark results it quotes and on the installed
+packages, so the whole cache is
 dropped whenever any of those change (their fingerprint is kept beside the cache).
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
 FINGERPRINT = "_build/.jupyter_cache.fingerprint"
-FINGERPRINTED = ("course_lib/**/*.py", "requirements.lock", "pyproject.toml", "_config.yml")
+FINGERPRINTED = ("course_lib/**/*.py", "benchmarks/results/*.json", "requirements.lock", "pyproject.toml",
+                 "_config.yml")
 
 
 def fingerprint(root: Path) -> str:

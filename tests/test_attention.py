@@ -60,6 +60,20 @@ def test_gradients_reach_the_score_network(kind):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("kind", SCORERS)
+def test_all_queries_at_once_equal_one_query_at_a_time(kind):
+    """The decoder's fast path (keys prepared once, T queries in one call) scores like forward()."""
+    torch.manual_seed(0)
+    attention = make_attention(kind, H, H, 11)
+    _, keys, mask = inputs()
+    queries = torch.randn(B, 5, H)
+    context, weights = attention.attend_prepared(queries, attention.prepare(keys), keys, mask)
+    for t in range(5):
+        one_context, one_weights = attention(queries[:, t], keys, mask=mask)
+        assert torch.allclose(weights[:, t], one_weights, atol=1e-6)
+        assert torch.allclose(context[:, t], one_context, atol=1e-5)
+
+
 def test_dot_attention_has_no_parameters_and_matches_a_hand_computation():
     query, keys, mask = inputs()
     attention = make_attention("luong-dot", H, H)

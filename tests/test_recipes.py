@@ -1,7 +1,11 @@
+import dataclasses
+
 import pytest
 import torch
 
-from course_lib.recipes import DATES_STAGES, Recipe, Stage, dates_gru, digits_rnn
+from course_lib.attention import AttentionDecoder
+from course_lib.recipes import (ATTENTION_STAGES, COOL_DOWN_BATCHES, DATES_STAGES, Recipe, Stage, dates_attention,
+                              dates_gru, digits_rnn)
 from course_lib.seq2seq import Seq2Seq
 from course_lib.train import evaluate_seq2seq
 
@@ -92,3 +96,24 @@ def test_max_seconds_bounds_the_whole_run():
     recipe = tiny_copy()
     history = recipe.train(recipe.build_model(), device="cpu", max_seconds=0.0)
     assert history.out_of_time and len(history.train_loss) == 1
+
+
+def test_attention_recipe_builds_its_decoder_and_cuts_the_cool_down():
+    recipe = dates_attention("luong-general", n=6000)
+    assert recipe.name == "dates-gru-luong-general" and recipe.stages == ATTENTION_STAGES
+    assert recipe.data is dates_gru(n=6000).data  # chapter 2's dates
+    model = recipe.build_model()
+    assert isinstance(model.decoder, AttentionDecoder) and model.decoder.kind == "luong-general"
+    per_epoch = -(-len(recipe.data.train) // recipe.batch_size)
+    assert len(recipe.train_batches(0)) == per_epoch
+    assert len(recipe.train_batches(1)) == COOL_DOWN_BATCHES < per_epoch  # the last stage is cut
+    assert recipe.steps == per_epoch + COOL_DOWN_BATCHES
+    assert [b.pairs for b in recipe.train_batches(1)] == [b.pairs for b in dates_attention(n=6000).train_batches(1)]
+    assert not isinstance(dates_attention("none", n=6000).build_model().decoder, AttentionDecoder)
+
+
+def test_attention_recipe_rejects_bad_settings():
+    with pytest.raises(ValueError, match="unknown attention 'luong'"):
+        dates_attention("luong", n=300)
+    with pytest.raises(ValueError, match="last_stage_batches"):
+        dataclasses.replace(tiny_copy(), last_stage_batches=0)
