@@ -1,0 +1,229 @@
+"""The course Transformer: equal to torch's own on copied weights, cached decoding, masks, bad input."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from course_lib.decoding import beam_search, greedy_decode
+from course_lib.transformer import (MultiHeadAttention, SinusoidalPositionalEncoding, Transformer,
+                                    TransformerConfig, causal_mask, padding_mask, scaled_dot_product_attention)
+
+D, HEADS = 32, 4
+
+
+def copy_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
+    """torch packs W^Q, W^K, W^V into one in_proj matrix; ours keeps three."""
+    with torch.no_grad():
+        for projection, weight, bias in zip((ours.q_proj, ours.k_proj, ours.v_proj),
+                                            theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)):
+            projection.weight.copy_(weight)
+            projection.bias.copy_(bias)
+        ours.out_proj.load_state_dict(theirs.out_proj.state_dict())
+
+
+def copy_transformer(ours: Transformer, theirs: nn.Transformer) -> None:
+    for our_layer, their_layer in zip(ours.encoder_layers, theirs.encoder.layers):
+        copy_mha(our_layer.self_attn, their_layer.self_attn)
+        our_layer.ff.linear1.load_state_dict(their_layer.linear1.state_dict())
+        our_layer.ff.linear2.load_state_dict(their_layer.linear2.state_dict())
+        our_layer.norm1.load_state_dict(their_layer.norm1.state_dict())
+        our_layer.norm2.load_state_dict(their_layer.norm2.state_dict())
+    for our_layer, their_layer in zip(ours.decoder_layers, theirs.decoder.layers):
+        copy_mha(our_layer.self_attn, their_layer.self_attn)
+        copy_mha(our_layer.cross_attn, their_layer.multihead_attn)
+        our_layer.ff.linear1.load_state_dict(their_layer.linear1.state_dict())
+        our_layer.ff.linear2.load_state_dict(their_layer.linear2.state_dict())
+        for name in ("norm1", "norm2", "norm3"):
+            getattr(our_layer, name).load_state_dict(getattr(their_layer, name).state_dict())
+    ours.encoder_norm.load_state_dict(theirs.encoder.norm.state_dict())
+    ours.decoder_norm.load_state_dict(theirs.decoder.norm.state_dict())
+
+
+def randomise(module: nn.Module, seed: int = 0) -> None:
+    """Non-trivial values everywhere, LayerNorm and biases included, so a swapped copy would show."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3 + (1.0 if p.dim() == 1 and p.shape[0] == D else 0.0))
+
+
+@pytest.mark.parametrize("use_sdpa", [True, False])
+def test_the_two_attention_paths_agree(use_sdpa):
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 5 if i == 0 else 7, 8, generator=gen) for i in range(3))
+    mask = torch.rand(2, 1, 5, 7, generator=gen) > 0.3
+    mask[..., 0] = True
+    written, weights = scaled_dot_product_attention(q, k, v, mask, use_sdpa=False, need_weights=True)
+    fused, _ = scaled_dot_product_attention(q, k, v, mask, use_sdpa=use_sdpa)
+    assert torch.allclose(written, fused, atol=1e-6)
+    assert torch.all(weights[~mask.expand_as(weights)] == 0)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, 5))
+    by_hand = torch.softmax((q @ k.transpose(-1, -2) / 8 ** 0.5).masked_fill(~mask, float("-inf")), -1) @ v
+    assert torch.allclose(written, by_hand, atol=1e-6)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multi_head_attention_equals_torch(masked, need_weights):
+    torch.manual_seed(0)
+    theirs = nn.MultiheadAttention(D, HEADS, batch_first=True).eval()
+    ours = MultiHeadAttention(D, HEADS).eval()
+    randomise(theirs)
+    copy_mha(ours, theirs)
+    query, memory = torch.randn(3, 5, D), torch.randn(3, 7, D)
+    lengths = torch.tensor([7, 4, 1])
+    key_mask = padding_mask(lengths, 7) if masked else None
+    # cross-attention (keys and values from the memory), then self-attention under a causal mask
+    expected, expected_weights = theirs(query, memory, memory, need_weights=True, average_attn_weights=False,
+                                        key_padding_mask=None if key_mask is None else ~key_mask)
+    got, weights = ours(query, memory, memory, mask=None if key_mask is None else key_mask[:, None, None, :],
+                        need_weights=need_weights)
+    assert torch.allclose(got, expected, atol=1e-5)
+    if need_weights:
+        assert torch.allclose(weights, expected_weights, atol=1e-6)
+    causal = causal_mask(5)
+    expected, _ = theirs(query, query, query, attn_mask=~causal if masked else None, need_weights=False)
+    got, _ = ours(query, mask=causal if masked else None)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_decoder_stacks_equal_torch_transformer(norm_first):
+    torch.manual_seed(0)
+    config = TransformerConfig.tiny(11, 13, d_model=D, num_heads=HEADS, d_ff=48, norm_first=norm_first,
+                                    final_norm=True)  # torch.nn.Transformer always ends each stack with a norm
+    theirs = nn.Transformer(D, HEADS, 2, 2, 48, dropout=0.0, batch_first=True, norm_first=norm_first)
+    ours = Transformer(config)
+    randomise(theirs)
+    copy_transformer(ours, theirs)
+    theirs.train(), ours.train()  # no dropout; train mode keeps torch off its nested-tensor fast path
+    src, tgt = torch.randn(3, 7, D), torch.randn(3, 5, D)
+    lengths = torch.tensor([7, 4, 2])
+    real = padding_mask(lengths, 7)
+    expected = theirs(src, tgt, tgt_mask=~causal_mask(5), src_key_padding_mask=~real, memory_key_padding_mask=~real)
+    memory = ours.run_encoder(src, real[:, None, None, :])
+    got = ours.run_decoder(tgt, memory, causal_mask(5), real[:, None, None, :])
+    assert torch.allclose(got, expected, atol=1e-5)
+    expected_memory = theirs.encoder(src, src_key_padding_mask=~real)
+    assert torch.allclose(memory[real], expected_memory[real], atol=1e-5)
+    unmasked = theirs(src, tgt)
+    assert torch.allclose(ours.run_decoder(tgt, ours.run_encoder(src, None), None, None), unmasked, atol=1e-5)
+
+
+def model_and_batch(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    model = Transformer(TransformerConfig.tiny(17, 19, **overrides)).eval()
+    src = torch.randint(3, 17, (4, 9))
+    lengths = torch.tensor([9, 6, 3, 1])
+    src = src.masked_fill(~padding_mask(lengths, 9), 0)
+    return model, src, lengths
+
+
+@pytest.mark.parametrize("overrides", [{}, {"norm_first": True}, {"positional": "learned"}])
+def test_cached_decoding_equals_uncached_and_teacher_forcing(overrides):
+    model, src, lengths = model_and_batch(**overrides)
+    tgt = torch.randint(3, 19, (4, 8))
+    forced = model(src, lengths, tgt)
+    for cache in (True, False):
+        model.kv_cache = cache
+        state, steps = model.encode(src, lengths), []
+        for t in range(tgt.size(1)):
+            logits, state = model.decode_step(tgt[:, t], state)
+            steps.append(logits)
+        assert torch.allclose(torch.stack(steps, 1), forced, atol=1e-5), f"kv_cache={cache}"
+    results = {}
+    for cache in (True, False):
+        model.kv_cache = cache
+        results[cache] = (greedy_decode(model, src, lengths, max_len=12),
+                          beam_search(model, src, lengths, beam_size=3, max_len=12))
+    assert torch.equal(results[True][0].tokens, results[False][0].tokens)
+    assert torch.equal(results[True][1].tokens, results[False][1].tokens)
+    assert torch.equal(results[True][0].tokens, beam_search(model, src, lengths, beam_size=1, max_len=12).tokens)
+
+
+def test_padding_never_changes_the_output():
+    model, src, lengths = model_and_batch()
+    tgt = torch.randint(3, 19, (4, 5))
+    noisy = src.clone()
+    noisy[~padding_mask(lengths, 9)] = 5
+    assert torch.allclose(model(src, lengths, tgt), model(noisy, lengths, tgt), atol=1e-6)
+    # and a row alone gives what it gives in the batch
+    alone = model(src[2:3, :3], lengths[2:3], tgt[2:3])
+    assert torch.allclose(alone, model(src, lengths, tgt)[2:3], atol=1e-5)
+
+
+def test_the_future_never_changes_the_past():
+    model, src, lengths = model_and_batch()
+    tgt = torch.randint(3, 19, (4, 6))
+    changed = tgt.clone()
+    changed[:, 4:] = 7
+    assert torch.allclose(model(src, lengths, tgt)[:, :4], model(src, lengths, changed)[:, :4], atol=1e-6)
+    assert not torch.allclose(model(src, lengths, tgt)[:, 4:], model(src, lengths, changed)[:, 4:])
+
+
+def test_attention_maps_per_layer_and_head():
+    model, src, lengths = model_and_batch()
+    tgt = torch.randint(3, 19, (4, 5))
+    logits, maps = model(src, lengths, tgt, return_attention=True)
+    assert torch.allclose(logits, model(src, lengths, tgt), atol=1e-5)
+    assert [m.shape for m in maps.encoder] == [(4, 4, 9, 9)] * 2
+    assert [m.shape for m in maps.decoder_self] == [(4, 4, 5, 5)] * 2
+    assert [m.shape for m in maps.cross] == [(4, 4, 5, 9)] * 2
+    assert torch.all(maps.cross[0][3, :, :, 1:] == 0)  # the last source has one real token
+    assert torch.all(maps.decoder_self[1][..., ~causal_mask(5)] == 0)
+
+
+def test_sinusoidal_encoding_values():
+    pe = SinusoidalPositionalEncoding(6, max_len=10)(10)
+    assert torch.allclose(pe[:, 0], torch.sin(torch.arange(10.0)))
+    assert torch.allclose(pe[:, 1], torch.cos(torch.arange(10.0)))
+    assert torch.allclose(pe[3, 4], torch.sin(torch.tensor(3 / 10000 ** (4 / 6))))
+
+
+def test_training_learns_to_reverse():
+    from course_lib.data import pad_batch
+
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig.tiny(13, 13, dropout=0.0))
+    gen = torch.Generator().manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        seqs = [torch.randint(3, 13, (int(n),), generator=gen).tolist() for n in torch.randint(2, 7, (32,), generator=gen)]
+        src, lengths, _ = pad_batch(seqs)
+        tgt, _, _ = pad_batch([[1] + s[::-1] + [2] for s in seqs])
+        logits = model(src, lengths, tgt[:, :-1])
+        loss = nn.functional.cross_entropy(logits.transpose(1, 2), tgt[:, 1:], ignore_index=0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-10:]) / 10 < 0.2 * sum(losses[:10]) / 10
+    src, lengths, _ = pad_batch([[5, 6, 7, 8], [9, 3]])
+    out = greedy_decode(model, src, lengths, max_len=8).tokens
+    assert out[0, :5].tolist() == [8, 7, 6, 5, 2] and out[1, :3].tolist() == [3, 9, 2]
+
+
+def test_bad_input_says_what_is_wrong():
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        MultiHeadAttention(30, 4)
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        TransformerConfig.tiny(5, 5, d_model=30, num_heads=4)
+    attention = MultiHeadAttention(D, HEADS)
+    x = torch.randn(2, 5, D)
+    with pytest.raises(ValueError, match=r"does not broadcast.*\(2, 4, 5, 5\)"):
+        attention(x, mask=torch.ones(2, 6, dtype=torch.bool))
+    with pytest.raises(ValueError, match="bool tensor"):
+        attention(x, mask=torch.ones(5, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="d_model=32"):
+        attention(torch.randn(2, 5, D + 1))
+    with pytest.raises(ValueError, match="batch size 3"):
+        attention(x, torch.randn(3, 5, D))
+    model, src, lengths = model_and_batch(max_len=8)
+    with pytest.raises(ValueError, match="longer than the positional encoding's maximum max_len=8"):
+        model(src, lengths, torch.randint(3, 19, (4, 5)))
+    model, src, lengths = model_and_batch()
+    with pytest.raises(ValueError, match="teacher_forcing_ratio must be 1.0"):
+        model(src, lengths, src, teacher_forcing_ratio=0.5)
