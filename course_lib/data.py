@@ -566,6 +566,39 @@ def grammar_pairs(n: int, *, seed: int = 0, include_seed_examples: bool = True) 
     return _distinct(lambda: _random_pair(rng), n, "en-ko", SEED_EXAMPLES if include_seed_examples else ())
 
 
+# --- who is 그분? (chapter 6, self-attention) ----------------------------------
+
+_WHEN = ("지난", "이번", "작년", "어제")
+_WHERE = ("회사", "학교", "동아리", "카페", "모임")
+_HONORED = ("사수님", "팀장님", "교수님", "선배님", "사장님")  # 그분 (that honoured person) refers to one of these
+_PLAIN = ("동기", "후배", "친구", "동생", "조카")  # 걔 (that kid, casual) refers to one of these
+_STATES = ("친절했다", "바빴다", "웃었다", "조용했다", "피곤했다")
+
+
+def referent_sentences(n: int, *, seed: int = 0) -> list[tuple[list[str], int]]:
+    """Sentences where a pronoun points back to one of two people: (words, index of the referent).
+
+    The seed's self-attention example, made checkable: '지난 회사 에서 사수님 과 동기 를
+    만났다 . 그분 은 친절했다 .' The pronoun is always at index 10. 그분 (honorific) refers to the
+    honoured person (사수님, 팀장님, ...), 걔 (casual) to the other one; which comes first is
+    random, so only the words, not their places, tell which is meant. Particles follow the
+    final consonant (과/와, 을/를, 은/는).
+    """
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(n):
+        people = [rng.choice(_HONORED), rng.choice(_PLAIN)]
+        rng.shuffle(people)
+        pronoun = rng.choice(("그분", "걔"))
+        first, second = people
+        words = [rng.choice(_WHEN), rng.choice(_WHERE), "에서", first, "과" if has_batchim(first) else "와",
+                 second, particle(second, "object"), "만났다", ".", pronoun, particle(pronoun, "topic"),
+                 rng.choice(_STATES), "."]
+        referent = 3 if (first in _HONORED) == (pronoun == "그분") else 5
+        sentences.append((words, referent))
+    return sentences
+
+
 # --- tasks --------------------------------------------------------------------
 
 TASKS = ("dates", "copy", "reverse", "en-ko")

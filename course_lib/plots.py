@@ -309,3 +309,71 @@ def attention_explorer(weights, source_tokens: Sequence[str], target_tokens: Seq
     :func:`plot_attention_steps` (the same view for every step) next to it.
     """
     return AttentionExplorer(weights, source_tokens, target_tokens)
+
+
+# --- the Transformer (chapter 6) -------------------------------------------------------------
+
+def plot_attention_heads(weights, query_tokens: Sequence[str], key_tokens: Sequence[str],
+                         title: str = "Attention weights per head", columns: int = 4) -> Figure:
+    """One heatmap per head: weights (heads, L_query, L_key), query tokens on y, key tokens on x."""
+    values = _to_numpy(weights)
+    if values.ndim != 3 or values.shape[1:] != (len(query_tokens), len(key_tokens)):
+        raise ValueError(f"weights must be (heads, L_query, L_key) = (h, {len(query_tokens)}, {len(key_tokens)}),"
+                         f" got shape {values.shape}")
+    heads = values.shape[0]
+    columns = min(columns, heads)
+    rows = -(-heads // columns)
+    cell = max(1.8, 0.28 * max(len(key_tokens), len(query_tokens)))
+    with matplotlib.rc_context(_font()):
+        fig = _figure((columns * cell + 1.0, rows * cell + 0.6))
+        axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+        for h, ax in enumerate(axes):
+            if h >= heads:
+                ax.axis("off")
+                continue
+            image = ax.imshow(values[h], cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+            ax.set_xticks(range(len(key_tokens)), labels=[_shown(t) for t in key_tokens], fontsize=7, rotation=90)
+            ax.set_yticks(range(len(query_tokens)),
+                          labels=[_shown(t) for t in query_tokens] if h % columns == 0 else [], fontsize=7)
+            ax.set_title(f"head {h + 1}", fontsize=9)
+        fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label="weight")
+        fig.suptitle(title)
+    return fig
+
+
+def plot_positional_encoding(pe, dims: Sequence[int] = (0, 1, 4, 5, 10, 11)) -> Figure:
+    """Sinusoidal positional encodings (positions, d_model): the whole matrix, and a few dimensions as curves."""
+    values = _to_numpy(pe)
+    if values.ndim != 2:
+        raise ValueError(f"pe must be (positions, d_model), got shape {values.shape}")
+    with matplotlib.rc_context(_font()):
+        fig = _figure((11, 3.6))
+        left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
+        image = left.imshow(values.T, cmap="RdBu", vmin=-1, vmax=1, aspect="auto", origin="lower")
+        left.set(xlabel="position pos", ylabel="dimension i", title="PE(pos, i)")
+        fig.colorbar(image, ax=left)
+        for i in dims:
+            if i < values.shape[1]:
+                right.plot(values[:, i], label=f"i = {i} ({'sin' if i % 2 == 0 else 'cos'})")
+        right.set(xlabel="position pos", ylabel="PE(pos, i)", title="low dimensions turn fast, high ones slowly")
+        right.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def plot_masks(masks: Mapping[str, object], query_tokens: Sequence[str] | None = None,
+               key_tokens: Sequence[str] | None = None) -> Figure:
+    """Boolean masks (L_query, L_key) side by side: filled = may attend, empty = blocked."""
+    with matplotlib.rc_context(_font()):
+        fig = _figure((3.2 * len(masks), 3.2))
+        axes = np.atleast_1d(fig.subplots(1, len(masks)))
+        for ax, (name, mask) in zip(axes, masks.items()):
+            values = _to_numpy(mask)
+            ax.imshow(values, cmap="Greens", vmin=0, vmax=1.4)
+            for (i, j), allowed in np.ndenumerate(values):
+                ax.text(j, i, "1" if allowed else "0", ha="center", va="center", fontsize=7)
+            if key_tokens is not None and len(key_tokens) == values.shape[1]:
+                ax.set_xticks(range(values.shape[1]), labels=[_shown(t) for t in key_tokens], fontsize=8, rotation=90)
+            if query_tokens is not None and len(query_tokens) == values.shape[0]:
+                ax.set_yticks(range(values.shape[0]), labels=[_shown(t) for t in query_tokens], fontsize=8)
+            ax.set(title=name, xlabel="key position", ylabel="query position")
+    return fig

@@ -332,3 +332,18 @@ def test_en_ko_keeps_seed_examples_in_train_and_unknown_words_need_unk(en_ko):
     src, tgt = en_ko.encode_pair(*SEED_EXAMPLES[3])
     assert tgt[0] == BOS_ID and tgt[-1] == EOS_ID and en_ko.decode_target(tgt) == "나는 고양이를 본다"
     assert len(src) == 4 and BOS_ID not in src
+
+
+def test_referent_sentences_point_the_pronoun_at_the_right_person():
+    from course_lib.data import _HONORED, _PLAIN, referent_sentences
+
+    sentences = referent_sentences(400, seed=3)
+    assert sentences == referent_sentences(400, seed=3) and sentences != referent_sentences(400, seed=4)
+    firsts = set()
+    for words, referent in sentences:
+        assert len(words) == 13 and words[9] in ("그분", "걔") and referent in (3, 5)
+        assert words[referent] in (_HONORED if words[9] == "그분" else _PLAIN)
+        assert words[8 - referent] not in (_HONORED if words[9] == "그분" else _PLAIN)  # the other person
+        firsts.add(words[3] in _HONORED)
+        assert words[4] == ("과" if words[3].endswith(("님", "생")) else "와")
+    assert firsts == {True, False}  # both orders occur
