@@ -5,7 +5,8 @@ import torch
 
 from course_lib.attention import AttentionDecoder
 from course_lib.recipes import (ATTENTION_STAGES, COOL_DOWN_BATCHES, DATES_STAGES, Recipe, Stage, dates_attention,
-                              dates_gru, digits_rnn)
+                              dates_gru, dates_transformer, digits_rnn)
+from course_lib.transformer import Transformer
 from course_lib.seq2seq import Seq2Seq
 from course_lib.train import evaluate_seq2seq
 
@@ -117,3 +118,17 @@ def test_attention_recipe_rejects_bad_settings():
         dates_attention("luong", n=300)
     with pytest.raises(ValueError, match="last_stage_batches"):
         dataclasses.replace(tiny_copy(), last_stage_batches=0)
+
+
+def test_transformer_recipe_trains_a_transformer_on_chapter_2s_dates():
+    recipe = dates_transformer(n=6000, d_model=32)
+    assert recipe.data is dates_gru(n=6000).data
+    model = recipe.build_model()
+    assert isinstance(model, Transformer) and model.config.d_model == 32 and model.config.norm_first
+    assert model.config.positional == "learned" and model.config.src_vocab_size == len(recipe.data.src_vocab)
+    per_epoch = -(-len(recipe.data.train) // recipe.batch_size)
+    assert recipe.steps == 2 * per_epoch + min(per_epoch, recipe.last_stage_batches)
+    first = recipe.train_batches(0)[:3]
+    history = recipe.train(model, device="cpu", validate=False, max_seconds=0.0)
+    assert history.out_of_time and history.train_loss[0] > 0
+    assert [b.pairs for b in first] == [b.pairs for b in dates_transformer(n=6000).train_batches(0)[:3]]
