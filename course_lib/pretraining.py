@@ -33,8 +33,8 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, *, lowercase: bool = 
     if vocab_size <= len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size must exceed the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}")
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False if not lowercase else None,
-                                                      handle_chinese_chars=True)
+    # strip_accents=False always: stripping decomposes (NFD) every Hangul syllable into jamo
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
@@ -86,12 +86,13 @@ def nsp_pairs(documents: Sequence[Sequence[str]], *, seed: int = 0) -> list[tupl
     if sum(1 for doc in documents if doc) < 2:
         raise ValueError("next-sentence pairs need at least two non-empty documents to draw 'not next' sentences from")
     rng = random.Random(seed)
+    filled = [d for d, doc in enumerate(documents) if doc]
     pairs = []
     for d, doc in enumerate(documents):
+        others = [j for j in filled if j != d]
         for i in range(len(doc) - 1):
             if rng.random() < 0.5:
                 pairs.append((doc[i], doc[i + 1], 1))
             else:
-                other = rng.choice([j for j in range(len(documents)) if j != d and documents[j]])
-                pairs.append((doc[i], rng.choice(documents[other]), 0))
+                pairs.append((doc[i], rng.choice(documents[rng.choice(others)]), 0))
     return pairs

@@ -28,7 +28,7 @@ from torch import nn
 from course_lib.attention import ATTENTION_CHOICES, attention_seq2seq
 from course_lib.data import Seq2SeqBatch, Seq2SeqData, load_task
 from course_lib.device import seed_everything
-from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig
+from course_lib.seq2seq import Seq2SeqConfig
 from course_lib.train import History, fit
 from course_lib.transformer import Transformer, TransformerConfig
 
@@ -218,9 +218,9 @@ def dates_transformer(*, n: int = 30_000, seed: int = 0, data_seed: int = 0, d_m
     d_model 64, 4 heads, 2 + 2 blocks, d_ff 128, learned positions, no dropout; batches of
     128, two epochs at lr 4e-3, then a cool-down of 100 batches at 5e-4 (476 steps).
     ``benchmarks/transformer_dates.py`` trains it and prints its exact match and training
-    time. Learned positions were chosen by measurement: when the recipe was tuned, sinusoidal
-    ones left 0.6-0.9 % of the test dates wrong (digits copied from a neighbouring
-    position, '2010' written as '2021'), learned ones 0.07 %.
+    time. Learned positions were chosen by measurement: on this machine's two cores,
+    ``benchmarks/transformer_dates.py`` gave 99.93 % exact match with them and 99.33 % with
+    ``--positional sinusoidal``, the same steps otherwise.
     """
     base = dates_gru(n=n, seed=seed, data_seed=data_seed, batch_size=batch_size, stages=stages)
     data = base.data

@@ -17,7 +17,7 @@ to the scores' shape (B, heads, L_query, L_key).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -141,14 +141,15 @@ class MultiHeadAttention(nn.Module):
         return KVCache(k, v)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, *, need_weights: bool = False, cache: KVCache | None = None,
-                static_kv: KVCache | None = None):
+                mask: torch.Tensor | None = None, *, need_weights: bool = False, update_cache: bool = False,
+                cache: KVCache | None = None, static_kv: KVCache | None = None):
         """query (B, Lq, d), key and value (B, Lk, d) (default: the query: self-attention).
 
         ``mask`` broadcasts to (B, h, Lq, Lk). Returns (output (B, Lq, d), weights (B, h, Lq, Lk)
-        or None). With ``cache`` (self-attention while decoding) the new keys and values are
-        appended to it and the grown cache is returned as a third value; ``static_kv`` gives
-        precomputed keys and values (cross-attention while decoding).
+        or None). With ``update_cache`` (self-attention while decoding) the new keys and values
+        are appended to ``cache`` (None: nothing decoded yet) and the grown cache is returned as
+        a third value; ``static_kv`` gives precomputed keys and values (cross-attention while
+        decoding).
         """
         self._check(query, key, value)
         if static_kv is not None:
@@ -168,7 +169,7 @@ class MultiHeadAttention(nn.Module):
                                                     scale=self.scale, use_sdpa=self.use_sdpa,
                                                     need_weights=need_weights)  # (B, h, Lq, d_k)
         out = self.out_proj(self.merge_heads(out))  # (B, Lq, d_model)
-        if cache is not None:
+        if update_cache:
             return out, weights, KVCache(k, v)
         return out, weights
 
@@ -309,13 +310,8 @@ class DecoderLayer(nn.Module):
         """
         def self_block(x):
             if cache is None:
-                out, w = self.self_attn(x, mask=self_mask, need_weights=need_weights)
-                return out, w, None
-            empty = cache.self_kv is None
-            past = KVCache(x.new_empty(x.size(0), self.self_attn.num_heads, 0, self.self_attn.d_k),
-                           x.new_empty(x.size(0), self.self_attn.num_heads, 0, self.self_attn.d_k)) if empty \
-                else cache.self_kv
-            return self.self_attn(x, mask=self_mask, need_weights=need_weights, cache=past)
+                return (*self.self_attn(x, mask=self_mask, need_weights=need_weights), None)
+            return self.self_attn(x, mask=self_mask, need_weights=need_weights, update_cache=True, cache=cache.self_kv)
 
         def cross_block(x):
             if cache is None:
@@ -567,3 +563,40 @@ class Transformer(nn.Module):
             raise ValueError(f"src_lengths must lie in 1..{src.size(1)}, got {src_lengths.tolist()}")
         if tgt_in is not None and (tgt_in.dim() != 2 or tgt_in.size(0) != src.size(0)):
             raise ValueError(f"tgt_in {tuple(tgt_in.shape)} must be (batch, length) with src's batch {src.size(0)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights from PyTorch's own modules (for the reference tests and the speed benchmark)
+
+
+def load_torch_attention(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
+    """Copy a ``torch.nn.MultiheadAttention`` into ours: torch packs W^Q, W^K, W^V into one in_proj matrix."""
+    with torch.no_grad():
+        for projection, weight, bias in zip((ours.q_proj, ours.k_proj, ours.v_proj),
+                                            theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)):
+            projection.weight.copy_(weight)
+            projection.bias.copy_(bias)
+        ours.out_proj.load_state_dict(theirs.out_proj.state_dict())
+
+
+def load_torch_transformer(ours: Transformer, theirs: nn.Transformer) -> None:
+    """Copy the encoder and decoder stacks of a ``torch.nn.Transformer`` of the same configuration into ours.
+
+    torch.nn.Transformer has no embeddings or output layer; ours keep theirs. It always ends each
+    stack with a layer norm, so ``ours`` needs ``final_norm=True``.
+    """
+    if not ours.config.use_final_norm:
+        raise ValueError("torch.nn.Transformer ends each stack with a layer norm: build ours with final_norm=True")
+    for our, their in zip(ours.encoder_layers, theirs.encoder.layers):
+        load_torch_attention(our.self_attn, their.self_attn)
+        for ours_name, theirs_name in (("ff.linear1", "linear1"), ("ff.linear2", "linear2"), ("norm1", "norm1"),
+                                       ("norm2", "norm2")):
+            our.get_submodule(ours_name).load_state_dict(their.get_submodule(theirs_name).state_dict())
+    for our, their in zip(ours.decoder_layers, theirs.decoder.layers):
+        load_torch_attention(our.self_attn, their.self_attn)
+        load_torch_attention(our.cross_attn, their.multihead_attn)
+        for ours_name, theirs_name in (("ff.linear1", "linear1"), ("ff.linear2", "linear2"), ("norm1", "norm1"),
+                                       ("norm2", "norm2"), ("norm3", "norm3")):
+            our.get_submodule(ours_name).load_state_dict(their.get_submodule(theirs_name).state_dict())
+    ours.encoder_norm.load_state_dict(theirs.encoder.norm.state_dict())
+    ours.decoder_norm.load_state_dict(theirs.decoder.norm.state_dict())

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import yaml
 

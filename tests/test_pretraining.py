@@ -43,7 +43,7 @@ def test_masking_follows_the_80_10_10_rule_and_spares_special_tokens():
     assert abs(rate - 0.15) < 0.01
     masked = (out.input_ids[chosen] == 4).float().mean()
     kept = (out.input_ids[chosen] == ids[chosen]).float().mean()
-    assert abs(masked - 0.8) < 0.02 and abs(kept - 0.1 - 0.001) < 0.02  # a random draw may hit the same id
+    assert abs(masked - 0.8) < 0.02 and abs(kept - 0.1) < 0.02
     assert (out.input_ids[chosen] >= 4).all()
     again = mask_tokens(ids, special, mask_id=4, vocab_size=1000, generator=torch.Generator().manual_seed(1))
     assert torch.equal(again.input_ids, out.input_ids)

@@ -7,37 +7,10 @@ from torch import nn
 
 from course_lib.decoding import beam_search, greedy_decode
 from course_lib.transformer import (MultiHeadAttention, SinusoidalPositionalEncoding, Transformer,
-                                    TransformerConfig, causal_mask, padding_mask, scaled_dot_product_attention)
+                                    TransformerConfig, causal_mask, load_torch_attention, load_torch_transformer,
+                                    padding_mask, scaled_dot_product_attention)
 
 D, HEADS = 32, 4
-
-
-def copy_mha(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
-    """torch packs W^Q, W^K, W^V into one in_proj matrix; ours keeps three."""
-    with torch.no_grad():
-        for projection, weight, bias in zip((ours.q_proj, ours.k_proj, ours.v_proj),
-                                            theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)):
-            projection.weight.copy_(weight)
-            projection.bias.copy_(bias)
-        ours.out_proj.load_state_dict(theirs.out_proj.state_dict())
-
-
-def copy_transformer(ours: Transformer, theirs: nn.Transformer) -> None:
-    for our_layer, their_layer in zip(ours.encoder_layers, theirs.encoder.layers):
-        copy_mha(our_layer.self_attn, their_layer.self_attn)
-        our_layer.ff.linear1.load_state_dict(their_layer.linear1.state_dict())
-        our_layer.ff.linear2.load_state_dict(their_layer.linear2.state_dict())
-        our_layer.norm1.load_state_dict(their_layer.norm1.state_dict())
-        our_layer.norm2.load_state_dict(their_layer.norm2.state_dict())
-    for our_layer, their_layer in zip(ours.decoder_layers, theirs.decoder.layers):
-        copy_mha(our_layer.self_attn, their_layer.self_attn)
-        copy_mha(our_layer.cross_attn, their_layer.multihead_attn)
-        our_layer.ff.linear1.load_state_dict(their_layer.linear1.state_dict())
-        our_layer.ff.linear2.load_state_dict(their_layer.linear2.state_dict())
-        for name in ("norm1", "norm2", "norm3"):
-            getattr(our_layer, name).load_state_dict(getattr(their_layer, name).state_dict())
-    ours.encoder_norm.load_state_dict(theirs.encoder.norm.state_dict())
-    ours.decoder_norm.load_state_dict(theirs.decoder.norm.state_dict())
 
 
 def randomise(module: nn.Module, seed: int = 0) -> None:
@@ -70,7 +43,7 @@ def test_multi_head_attention_equals_torch(masked, need_weights):
     theirs = nn.MultiheadAttention(D, HEADS, batch_first=True).eval()
     ours = MultiHeadAttention(D, HEADS).eval()
     randomise(theirs)
-    copy_mha(ours, theirs)
+    load_torch_attention(ours, theirs)
     query, memory = torch.randn(3, 5, D), torch.randn(3, 7, D)
     lengths = torch.tensor([7, 4, 1])
     key_mask = padding_mask(lengths, 7) if masked else None
@@ -97,7 +70,7 @@ def test_encoder_decoder_stacks_equal_torch_transformer(norm_first):
     theirs = nn.Transformer(D, HEADS, 2, 2, 48, dropout=0.0, batch_first=True, norm_first=norm_first)
     ours = Transformer(config)
     randomise(theirs)
-    copy_transformer(ours, theirs)
+    load_torch_transformer(ours, theirs)
     theirs.train(), ours.train()  # no dropout; train mode keeps torch off its nested-tensor fast path
     src, tgt = torch.randn(3, 7, D), torch.randn(3, 5, D)
     lengths = torch.tensor([7, 4, 2])
@@ -110,6 +83,8 @@ def test_encoder_decoder_stacks_equal_torch_transformer(norm_first):
     assert torch.allclose(memory[real], expected_memory[real], atol=1e-5)
     unmasked = theirs(src, tgt)
     assert torch.allclose(ours.run_decoder(tgt, ours.run_encoder(src, None), None, None), unmasked, atol=1e-5)
+    with pytest.raises(ValueError, match="final_norm=True"):
+        load_torch_transformer(Transformer(TransformerConfig.tiny(11, 13, d_model=D, num_heads=HEADS, d_ff=48)), theirs)
 
 
 def model_and_batch(seed: int = 0, **overrides):
