@@ -190,17 +190,32 @@ class BertForPreTraining(nn.Module):
         self.nsp.apply(_init_weights)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """MLM logits (B, L, V) and NSP logits (B, 2) (class 1: B follows A)."""
+                token_type_ids: torch.Tensor | None = None,
+                predict_at: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """MLM logits (B, L, V) and NSP logits (B, 2) (class 1: B follows A).
+
+        With ``predict_at``, a bool (B, L) mask, the MLM logits are computed only at those
+        positions, (N, V) in row-major order: training needs them only at the masked tokens,
+        and the vocabulary-sized output layer is the costliest matrix multiply of a small BERT.
+        """
         out = self.bert(input_ids, attention_mask, token_type_ids)
-        mlm = F.linear(self.mlm_transform(out.last_hidden_state), self.bert.embeddings.word.weight, self.mlm_bias)
+        hidden = out.last_hidden_state
+        if predict_at is not None:
+            if predict_at.shape != input_ids.shape or predict_at.dtype != torch.bool:
+                raise ValueError(f"predict_at must be a bool mask shaped like input_ids {tuple(input_ids.shape)},"
+                                 f" got {predict_at.dtype} {tuple(predict_at.shape)}")
+            hidden = hidden[predict_at]
+        mlm = F.linear(self.mlm_transform(hidden), self.bert.embeddings.word.weight, self.mlm_bias)
         return mlm, self.nsp(out.pooled)
 
 
 def pretraining_loss(mlm_logits: torch.Tensor, nsp_logits: torch.Tensor, mlm_labels: torch.Tensor,
                      nsp_labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy of the masked tokens (labels -100 elsewhere) and of the next-sentence labels."""
-    mlm = F.cross_entropy(mlm_logits.flatten(0, 1), mlm_labels.flatten(), ignore_index=-100)
+    """Cross-entropy of the masked tokens (labels -100 elsewhere) and of the next-sentence labels.
+
+    ``mlm_logits`` (B, L, V) with labels (B, L), or (N, V) with labels (N,) from ``predict_at``.
+    """
+    mlm = F.cross_entropy(mlm_logits.reshape(-1, mlm_logits.size(-1)), mlm_labels.reshape(-1), ignore_index=-100)
     return mlm, F.cross_entropy(nsp_logits, nsp_labels)
 
 

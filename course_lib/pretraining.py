@@ -14,7 +14,9 @@ WordPiece vocabularies are trained with Hugging Face ``tokenizers``, not written
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
@@ -96,3 +98,234 @@ def nsp_pairs(documents: Sequence[Sequence[str]], *, seed: int = 0) -> list[tupl
             else:
                 pairs.append((doc[i], rng.choice(documents[rng.choice(others)]), 0))
     return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding text for a BERT model
+
+
+def load_tokenizer(folder: str | Path):
+    """The ``tokenizers.Tokenizer`` of a Hugging Face checkpoint folder on disk (its tokenizer.json)."""
+    from tokenizers import Tokenizer
+
+    path = Path(folder) / "tokenizer.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: a Hugging Face checkpoint folder with a fast tokenizer"
+                                " holds tokenizer.json")
+    return Tokenizer.from_file(str(path))
+
+
+@dataclass
+class Encoded:
+    """Token ids of a batch of sentences or sentence pairs, padded to the longest, as BERT reads them."""
+
+    input_ids: torch.Tensor  # (B, L): [CLS] A [SEP] (B [SEP]) then [PAD]
+    token_type_ids: torch.Tensor  # (B, L): 0 for [CLS] A [SEP], 1 for B [SEP] (0 on padding)
+    attention_mask: torch.Tensor  # (B, L): 1 at real tokens, 0 at padding
+    tokens: list[list[str]]  # the word pieces, unpadded
+
+    def to(self, device: str | torch.device) -> Encoded:
+        return Encoded(self.input_ids.to(device), self.token_type_ids.to(device), self.attention_mask.to(device),
+                       self.tokens)
+
+    def inputs(self) -> dict[str, torch.Tensor]:
+        """The keyword arguments of ``BertModel.forward``."""
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask,
+                "token_type_ids": self.token_type_ids}
+
+
+def encode(tokenizer, first: str | Sequence[str], second: str | Sequence[str] | None = None, *,
+           max_len: int | None = None, truncate: bool = False) -> Encoded:
+    """Encode sentences (or pairs: ``first[i]`` with ``second[i]``) into padded tensors.
+
+    Nothing is cut silently: with ``max_len`` set, an encoding longer than it raises a
+    ValueError unless ``truncate=True``, which trims the longer sentence of a pair first.
+    """
+    from tokenizers import Tokenizer
+
+    first = [first] if isinstance(first, str) else list(first)
+    if second is not None:
+        second = [second] if isinstance(second, str) else list(second)
+        if len(second) != len(first):
+            raise ValueError(f"got {len(first)} first sentences but {len(second)} second ones: pairs need one of each")
+    if not first:
+        raise ValueError("nothing to encode: pass at least one sentence")
+    pad_id = tokenizer.token_to_id("[PAD]")
+    if pad_id is None:
+        raise ValueError("the tokenizer has no [PAD] token: is it a BERT WordPiece tokenizer?")
+    tokenizer = Tokenizer.from_str(tokenizer.to_str())  # a copy: the caller's settings stay as they are
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    if max_len is not None and truncate:
+        tokenizer.enable_truncation(max_len, strategy="longest_first")
+    items = first if second is None else list(zip(first, second))
+    encodings = tokenizer.encode_batch(items)
+    if max_len is not None and not truncate:
+        too_long = [(i, len(e.ids)) for i, e in enumerate(encodings) if len(e.ids) > max_len]
+        if too_long:
+            i, n = max(too_long, key=lambda item: item[1])
+            raise ValueError(f"{len(too_long)} of {len(encodings)} encodings exceed max_len={max_len} (the longest,"
+                             f" item {i}, has {n} tokens): pass truncate=True to cut them, or raise max_len")
+    length = max(len(e.ids) for e in encodings)
+    input_ids = torch.full((len(encodings), length), pad_id, dtype=torch.long)
+    token_type_ids = torch.zeros_like(input_ids)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        input_ids[row, :n] = torch.tensor(e.ids)
+        token_type_ids[row, :n] = torch.tensor(e.type_ids)
+        attention_mask[row, :n] = 1
+    return Encoded(input_ids, token_type_ids, attention_mask, [e.tokens for e in encodings])
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw text and pre-training batches
+
+
+def pydoc_documents(*, min_words: int = 4, max_words: int = 60) -> list[list[str]]:
+    """The standard library's help texts (``pydoc_data.topics``) as documents of sentences.
+
+    One document per help topic; code blocks (indented lines), tables, doctests and headings are dropped, and
+    sentences of fewer than ``min_words`` or more than ``max_words`` words are skipped.
+    """
+    from pydoc_data.topics import topics
+
+    documents = []
+    for name in sorted(topics):
+        prose = []
+        for paragraph in re.split(r"\n\s*\n", topics[name]):
+            lines = paragraph.splitlines()
+            if (not lines or any(line.startswith((" ", "\t", "|", "+-", ">>>")) for line in lines)
+                    or re.fullmatch(r"[*=\-]+", lines[-1])):
+                continue  # code, tables, doctests, headings
+            prose.append(" ".join(line.strip() for line in lines))
+        sentences = [s for p in prose for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"(])", p)
+                     if min_words <= len(s.split()) <= max_words]
+        if len(sentences) >= 2:
+            documents.append(sentences)
+    return documents
+
+
+@dataclass
+class PretrainingBatch:
+    """One batch of both pre-training problems: masked tokens and is-B-the-next-sentence."""
+
+    input_ids: torch.Tensor  # (B, L), after masking
+    token_type_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    mlm_labels: torch.Tensor  # (B, L): original ids at the chosen positions, -100 elsewhere
+    nsp_labels: torch.Tensor  # (B,): 1 when B follows A
+
+    def to(self, device: str | torch.device) -> PretrainingBatch:
+        return PretrainingBatch(*(t.to(device) for t in (self.input_ids, self.token_type_ids, self.attention_mask,
+                                                          self.mlm_labels, self.nsp_labels)))
+
+
+class PretrainingData:
+    """Next-sentence ``pairs`` (from ``nsp_pairs``) encoded once, cut to ``max_len``; masked per call.
+
+    ``batches(seed=epoch)`` draws fresh masks each epoch (RoBERTa's dynamic masking); a fixed
+    seed gives a fixed validation set.
+    """
+
+    def __init__(self, tokenizer, pairs: Sequence[tuple[str, str, int]], *, max_len: int):
+        if not pairs:
+            raise ValueError("no sentence pairs to pre-train on: nsp_pairs needs documents of two or more sentences")
+        encoded = encode(tokenizer, [a for a, _, _ in pairs], [b for _, b, _ in pairs], max_len=max_len, truncate=True)
+        self.input_ids, self.token_type_ids, self.attention_mask = (
+            encoded.input_ids, encoded.token_type_ids, encoded.attention_mask)
+        self.nsp_labels = torch.tensor([label for *_, label in pairs])
+        special_ids = torch.tensor([i for i in map(tokenizer.token_to_id, SPECIAL_TOKENS) if i is not None])
+        self.special = torch.isin(self.input_ids, special_ids)
+        self.mask_id, self.vocab_size = tokenizer.token_to_id("[MASK]"), tokenizer.get_vocab_size()
+        self.first_ordinary_id = max(int(special_ids.max()) + 1, len(SPECIAL_TOKENS))
+
+    def __len__(self) -> int:
+        return len(self.nsp_labels)
+
+    def batches(self, batch_size: int, *, seed: int = 0, shuffle: bool = True) -> list[PretrainingBatch]:
+        """Batches of ``batch_size`` pairs (the last may be smaller), each trimmed to its longest pair."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        generator = torch.Generator().manual_seed(seed)
+        masked = mask_tokens(self.input_ids, self.special, mask_id=self.mask_id, vocab_size=self.vocab_size,
+                             first_ordinary_id=self.first_ordinary_id, generator=generator)
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        batches = []
+        for rows in order.split(batch_size):
+            length = int(self.attention_mask[rows].sum(1).max())
+            batches.append(PretrainingBatch(masked.input_ids[rows, :length], self.token_type_ids[rows, :length],
+                                            self.attention_mask[rows, :length], masked.labels[rows, :length],
+                                            self.nsp_labels[rows]))
+        return batches
+
+
+def pretraining_step_loss(model, batch: PretrainingBatch) -> torch.Tensor:
+    """Masked-LM loss plus next-sentence loss, as BERT sums them (``fit``'s ``loss_fn``)."""
+    from course_lib.bert import pretraining_loss
+
+    chosen = batch.mlm_labels != -100
+    mlm_logits, nsp_logits = model(batch.input_ids, batch.attention_mask, batch.token_type_ids, predict_at=chosen)
+    mlm, nsp = pretraining_loss(mlm_logits, nsp_logits, batch.mlm_labels[chosen], batch.nsp_labels)
+    return mlm + nsp
+
+
+@torch.no_grad()
+def pretraining_metrics(model, batches: Sequence[PretrainingBatch]) -> dict[str, float]:
+    """Masked-LM loss and accuracy (over masked positions) and next-sentence accuracy."""
+    from course_lib.bert import pretraining_loss
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    mlm_sum = mlm_right = mlm_count = nsp_right = nsp_count = 0.0
+    for batch in batches:
+        batch = batch.to(device)
+        chosen = batch.mlm_labels != -100
+        mlm_logits, nsp_logits = model(batch.input_ids, batch.attention_mask, batch.token_type_ids,
+                                       predict_at=chosen)
+        n = int(chosen.sum())
+        mlm, _ = pretraining_loss(mlm_logits, nsp_logits, batch.mlm_labels[chosen], batch.nsp_labels)
+        mlm_sum += mlm.item() * n
+        mlm_count += n
+        mlm_right += (mlm_logits.argmax(-1) == batch.mlm_labels[chosen]).sum().item()
+        nsp_right += (nsp_logits.argmax(-1) == batch.nsp_labels).sum().item()
+        nsp_count += len(batch.nsp_labels)
+    model.train(was_training)
+    return {"mlm_loss": mlm_sum / mlm_count, "mlm_accuracy": mlm_right / mlm_count,
+            "nsp_accuracy": nsp_right / nsp_count}
+
+
+def unigram_loss(batches: Sequence[PretrainingBatch], train_batches: Sequence[PretrainingBatch],
+                 vocab_size: int) -> float:
+    """Cross-entropy of always guessing the training text's word-piece frequencies, at the masked positions.
+
+    The baseline a masked-LM loss must beat to show the model reads the context at all.
+    """
+    counts = torch.ones(vocab_size)  # add-one smoothing
+    for batch in train_batches:
+        labels = batch.mlm_labels[batch.mlm_labels != -100]
+        counts += torch.bincount(labels, minlength=vocab_size).float()
+    log_p = (counts / counts.sum()).log()
+    targets = torch.cat([b.mlm_labels[b.mlm_labels != -100] for b in batches])
+    return -log_p[targets].mean().item()
+
+
+@torch.no_grad()
+def fill_mask(model, tokenizer, text: str, *, k: int = 5) -> list[list[tuple[str, float]]]:
+    """For each [MASK] in ``text``: the model's ``k`` likeliest word pieces and their probabilities."""
+    enc = encode(tokenizer, text).to(next(model.parameters()).device)
+    mask_id = tokenizer.token_to_id("[MASK]")
+    positions = (enc.input_ids[0] == mask_id).nonzero().flatten().tolist()
+    if not positions:
+        raise ValueError(f"{text!r} has no [MASK] token to fill")
+    was_training = model.training
+    model.eval()
+    mlm_logits, _ = model(**enc.inputs())
+    model.train(was_training)
+    result = []
+    for position in positions:
+        probs = mlm_logits[0, position].softmax(-1)
+        top = probs.topk(k)
+        result.append([(tokenizer.id_to_token(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist())])
+    return result
