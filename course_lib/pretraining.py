@@ -28,24 +28,48 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, *, lowercase: bool = 
     """A BERT-style WordPiece tokenizer (``tokenizers.Tokenizer``) trained on ``texts``.
 
     Special tokens get ids 0-4 in the order of ``SPECIAL_TOKENS``; encodings get [CLS] ... [SEP]
-    (and [SEP] after a second sentence, with segment ids 0 and 1).
+    (and [SEP] after a second sentence, with segment ids 0 and 1). Same texts, same vocabulary:
+    see ``_continuation_pieces`` for how training is made deterministic.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     if vocab_size <= len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size must exceed the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}")
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    texts = list(texts)
     # strip_accents=False always: stripping decomposes (NFD) every Hangul syllable into jamo
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    pieces = _continuation_pieces(texts, normalizer, pre_tokenizer)
+    trainer_tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    trainer_tokenizer.normalizer, trainer_tokenizer.pre_tokenizer = normalizer, pre_tokenizer
+    trainer = trainers.WordPieceTrainer(vocab_size=max(vocab_size, len(SPECIAL_TOKENS) + len(pieces) + 1),
+                                        min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS + pieces,
+                                        show_progress=False)
+    trainer_tokenizer.train_from_iterator(texts, trainer=trainer)
+    # the pieces were "special" only to fix their ids during training; rebuild without that
+    tokenizer = Tokenizer(models.WordPiece(trainer_tokenizer.get_vocab(with_added_tokens=True), unk_token="[UNK]"))
+    tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
     tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                        special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.add_special_tokens(SPECIAL_TOKENS)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
     return tokenizer
+
+
+def _continuation_pieces(texts: Sequence[str], normalizer, pre_tokenizer) -> list[str]:
+    """"##c" for every character c that occurs inside a word, sorted.
+
+    tokenizers 0.23's WordPiece trainer creates these pieces while iterating over a hash map,
+    so their ids, and with them the tie-breaks between equally frequent merges, change from
+    run to run (huggingface/tokenizers issue 1794). Handing them to the trainer up front, in
+    sorted order, fixes their ids and makes training deterministic.
+    """
+    inner = set()
+    for text in texts:
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)):
+            inner.update(word[1:])
+    return [f"##{c}" for c in sorted(inner)]
 
 
 @dataclass

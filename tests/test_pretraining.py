@@ -34,6 +34,10 @@ def test_wordpiece_trained_on_korean_splits_words_into_pieces(korean_tokenizer):
     first_sep = pair.tokens.index("[SEP]")
     assert pair.type_ids == [0 if i <= first_sep else 1 for i in range(len(pair.tokens))]
     assert pair.tokens[-1] == "[SEP]" and first_sep < len(pair.tokens) - 1
+    again = train_wordpiece([ko for _, ko in grammar_pairs(3000, seed=0)], vocab_size=300)
+    assert again.get_vocab() == korean_tokenizer.get_vocab()  # deterministic (tokenizers alone is not)
+    assert korean_tokenizer.decode(korean_tokenizer.encode("[CLS] 고양이 [MASK]", add_special_tokens=False).ids,
+                                   skip_special_tokens=False) == "[CLS] 고양이 [MASK]"
     with pytest.raises(ValueError, match="vocab_size must exceed"):
         train_wordpiece(["a b"], vocab_size=5)
 
