@@ -232,13 +232,16 @@ def _check_length(length: int, max_len: int) -> None:
 
 
 class FeedForward(nn.Module):
-    """The position-wise network: linear, activation, dropout, linear (d_model -> d_ff -> d_model)."""
+    """The position-wise network: linear, activation, dropout, linear (d_model -> d_ff -> d_model).
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu"):
+    ``bias=False`` drops the two bias vectors (T5 has none).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu", *, bias: bool = True):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}: choose one of {sorted(ACTIVATIONS)}")
-        self.linear1, self.linear2 = nn.Linear(d_model, d_ff), nn.Linear(d_ff, d_model)
+        self.linear1, self.linear2 = nn.Linear(d_model, d_ff, bias=bias), nn.Linear(d_ff, d_model, bias=bias)
         self.activation, self.dropout = ACTIVATIONS[activation], nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
