@@ -1,0 +1,16 @@
+# replaces: random_spans_noise_mask
+# fails: test_noise_mask
+# Applies "at least 1 noise token" to noise_density 0 too: asked to drop nothing, it drops a token.
+def random_spans_noise_mask(length, noise_density, mean_span_length, rng):
+    if not 0 <= noise_density < 1:
+        raise ValueError(f"noise_density must lie in [0, 1), got {noise_density}")
+    if length < 2:
+        raise ValueError(f"a text of {length} token(s) is too short to corrupt")
+    num_noise = min(max(round(length * noise_density), 1), length - 1)
+    num_spans = max(round(num_noise / mean_span_length), 1)
+    noise_lengths = random_segmentation(num_noise, num_spans, rng)
+    kept_lengths = random_segmentation(length - num_noise, num_spans, rng)
+    mask = []
+    for kept, noise in zip(kept_lengths, noise_lengths):
+        mask += [False] * kept + [True] * noise
+    return mask
