@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_lib.t5 import check_prev_tokens, check_token_ids, source_mask
-from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderLayer, LayerCache, LearnedPositionalEncoding,
+from course_lib.t5 import EncoderDecoderLM
+from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderLayer, LearnedPositionalEncoding,
                                     TransformerConfig, TransformerState, causal_mask)
 
 POSITION_OFFSET = 2  # Hugging Face's BartLearnedPositionalEmbedding reads position p from row p + 2
@@ -154,7 +154,7 @@ def _set_dropouts(layer: nn.Module, config: BartConfig) -> None:
     layer.ff.dropout = nn.Dropout(config.activation_dropout)
 
 
-class BartForConditionalGeneration(nn.Module):
+class BartForConditionalGeneration(EncoderDecoderLM):
     """BART with its language-model head: ``forward(input_ids, attention_mask, decoder_input_ids) -> logits``.
 
     Works with ``course_lib.decoding`` (``encode``, ``decode_step``, ``reorder_state``; pass
@@ -216,49 +216,16 @@ class BartForConditionalGeneration(nn.Module):
         """Decoder output (..., d) -> logits (..., V), with ``final_logits_bias`` added."""
         return self.lm_head(y) + self.final_logits_bias[0]
 
-    # -- training -----------------------------------------------------------------------------
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
-                decoder_input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids (B, S), attention_mask (B, S) 1 at real tokens (None: no padding), decoder_input_ids
-        (B, T) (``shift_tokens_right(labels, pad_id, decoder_start_id)``) -> logits (B, T, V)."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        check_token_ids("decoder_input_ids", decoder_input_ids, self.config.vocab_size, input_ids.size(0))
-        mask = source_mask(input_ids, attention_mask=attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        return self.logits(self.run_decoder(decoder_input_ids, memory, mask[:, None, None, :]))
-
     # -- decoding -----------------------------------------------------------------------------
 
-    def encode(self, input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None, *,
-               attention_mask: torch.Tensor | None = None) -> TransformerState:
-        """Run the encoder once. Padding from ``src_lengths`` (as ``course_lib.decoding`` passes) or
-        ``attention_mask``; the state holds the output, the mask and the cross-attention keys and values."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        mask = source_mask(input_ids, src_lengths, attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        caches = None
-        if self.kv_cache:
-            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
-        return TransformerState(memory, mask[:, None, None, :], caches, input_ids.new_empty(input_ids.size(0), 0))
-
-    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
-        """Feed one token per row (B,); logits (B, V) for the next one."""
-        check_prev_tokens(prev_tokens, state)
-        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
-        if state.caches is None:  # re-read the whole prefix
-            y = self.run_decoder(prefix, state.memory, state.memory_mask)
-            return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
-        t = prefix.size(1)
+    def cached_step(self, prev_tokens: torch.Tensor, t: int, state: TransformerState) -> tuple[torch.Tensor, list]:
+        """Position t-1 through the decoder, reading the cached keys and values of 0..t-2."""
         y = self.embed(prev_tokens[:, None], self.decoder_positions, self.decoder_embedding_norm, offset=t - 1)
         caches = []
         for layer, cache in zip(self.decoder_layers, state.caches):
             y, _, _, cache = layer(y, None, None, state.memory_mask, cache=cache)  # attends to all past positions
             caches.append(cache)
-        return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
-
-    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
-        return state.index_select(index)
+        return y, caches
 
 
 def _init_weights(module: nn.Module) -> None:

@@ -327,11 +327,56 @@ def check_prev_tokens(prev_tokens: torch.Tensor, state: TransformerState) -> Non
                          f" got {tuple(prev_tokens.shape)}")
 
 
+class EncoderDecoderLM(nn.Module):
+    """What T5 and BART share around their different stacks: checked inputs, the training
+    forward pass, and the ``encode`` / ``decode_step`` / ``reorder_state`` that
+    ``course_lib.decoding`` calls. A subclass supplies ``run_encoder``, ``run_decoder``,
+    ``logits`` and ``cached_step`` (one new position through the decoder with a key/value cache).
+    """
+
+    kv_cache: bool = True
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                decoder_input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids (B, S), attention_mask (B, S) 1 at real tokens (None: no padding),
+        decoder_input_ids (B, T) (the targets behind the decoder's start token) -> logits (B, T, V)."""
+        check_token_ids("input_ids", input_ids, self.config.vocab_size)
+        check_token_ids("decoder_input_ids", decoder_input_ids, self.config.vocab_size, input_ids.size(0))
+        mask = source_mask(input_ids, attention_mask=attention_mask)
+        memory = self.run_encoder(input_ids, mask)
+        return self.logits(self.run_decoder(decoder_input_ids, memory, mask[:, None, None, :]))
+
+    def encode(self, input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None, *,
+               attention_mask: torch.Tensor | None = None) -> TransformerState:
+        """Run the encoder once. Padding from ``src_lengths`` (as ``course_lib.decoding`` passes) or
+        ``attention_mask``; the state holds the output, the mask and the cross-attention keys and values."""
+        check_token_ids("input_ids", input_ids, self.config.vocab_size)
+        mask = source_mask(input_ids, src_lengths, attention_mask)
+        memory = self.run_encoder(input_ids, mask)
+        caches = None
+        if self.kv_cache:
+            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
+        return TransformerState(memory, mask[:, None, None, :], caches, input_ids.new_empty(input_ids.size(0), 0))
+
+    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
+        """Feed one token per row (B,); logits (B, V) for the next one."""
+        check_prev_tokens(prev_tokens, state)
+        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
+        if state.caches is None:  # re-read the whole prefix
+            y = self.run_decoder(prefix, state.memory, state.memory_mask)
+            return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
+        y, caches = self.cached_step(prev_tokens, prefix.size(1), state)
+        return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
+
+    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
+        return state.index_select(index)
+
+
 # ---------------------------------------------------------------------------------------------
 # The model
 
 
-class T5ForConditionalGeneration(nn.Module):
+class T5ForConditionalGeneration(EncoderDecoderLM):
     """T5 with its language-model head: ``forward(input_ids, attention_mask, decoder_input_ids) -> logits``.
 
     Works with ``course_lib.decoding`` (``encode``, ``decode_step``, ``reorder_state``; pass
@@ -404,51 +449,17 @@ class T5ForConditionalGeneration(nn.Module):
             y = y * self.config.d_model ** -0.5
         return self.lm_head(y)
 
-    # -- training -----------------------------------------------------------------------------
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
-                decoder_input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids (B, S), attention_mask (B, S) 1 at real tokens (None: no padding),
-        decoder_input_ids (B, T) (the targets behind the start token, pad id) -> logits (B, T, V)."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        check_token_ids("decoder_input_ids", decoder_input_ids, self.config.vocab_size, input_ids.size(0))
-        mask = source_mask(input_ids, attention_mask=attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        return self.logits(self.run_decoder(decoder_input_ids, memory, mask[:, None, None, :]))
-
     # -- decoding -----------------------------------------------------------------------------
 
-    def encode(self, input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None, *,
-               attention_mask: torch.Tensor | None = None) -> TransformerState:
-        """Run the encoder once. Padding from ``src_lengths`` (as ``course_lib.decoding`` passes) or
-        ``attention_mask``; the state holds the output, the mask and the cross-attention keys and values."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        mask = source_mask(input_ids, src_lengths, attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        caches = None
-        if self.kv_cache:
-            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
-        return TransformerState(memory, mask[:, None, None, :], caches, input_ids.new_empty(input_ids.size(0), 0))
-
-    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
-        """Feed one token per row (B,); logits (B, V) for the next one."""
-        check_prev_tokens(prev_tokens, state)
-        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
-        if state.caches is None:  # re-read the whole prefix
-            y = self.run_decoder(prefix, state.memory, state.memory_mask)
-            return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
-        t = prefix.size(1)
+    def cached_step(self, prev_tokens: torch.Tensor, t: int, state: TransformerState) -> tuple[torch.Tensor, list]:
+        """Position t-1 through the decoder, reading the cached keys and values of 0..t-2."""
         y = self.dropout(self.shared(prev_tokens[:, None]))  # (B, 1, d): the new position only
         self_mask = self.decoder_position_bias(1, t, offset=t - 1)  # (1, h, 1, t): position t-1 over 0..t-1
         caches = []
         for layer, cache in zip(self.decoder_layers, state.caches):
             y, _, _, cache = layer(y, None, self_mask, state.memory_mask, cache=cache)
             caches.append(cache)
-        y = self.dropout(self.decoder_norm(y))
-        return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
-
-    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
-        return state.index_select(index)
+        return self.dropout(self.decoder_norm(y)), caches
 
 
 # ---------------------------------------------------------------------------------------------
