@@ -17,9 +17,13 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from course_lib.data import Pair, Seq2SeqData, Vocab, date_pairs, digit_pairs, grammar_pairs, split_pairs
+import torch
+from torch import nn
+
+from course_lib.data import Pair, Seq2SeqData, Vocab, date_pairs, digit_pairs, grammar_pairs, pad_batch, split_pairs
+from course_lib.decoding import eval_mode, greedy_decode
 
 PREFIXES = {"date": "date: ", "reverse": "reverse: ", "translate": "translate English to Korean: "}
 _TOKEN = re.compile(r"\d|[^\W\d_]+|[^\w\s]")
@@ -67,7 +71,9 @@ def task_pairs(task: str, n: int, *, seed: int = 0) -> list[Pair]:
 def text_to_text_data(n_per_task: int = 4000, *, seed: int = 0,
                       fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Seq2SeqData:
     """All tasks mixed into one ``Seq2SeqData``, split per task (so every task has its share of
-    each split), with one vocabulary for sources and one for targets, built on train only."""
+    each split), with one vocabulary for sources and targets alike (built on train only): T5
+    shares one embedding table between its encoder, its decoder and its output layer, so a
+    token must mean the same thing on both sides."""
     splits: dict[str, list[Pair]] = {"train": [], "valid": [], "test": []}
     for i, task in enumerate(PREFIXES):
         train, valid, test = split_pairs(task_pairs(task, n_per_task, seed=seed + i), fractions, seed=seed)
@@ -75,9 +81,8 @@ def text_to_text_data(n_per_task: int = 4000, *, seed: int = 0,
             splits[name] += part
     for name, part in splits.items():
         random.Random(seed).shuffle(part)
-    src_vocab = Vocab.build(tokenize(s) for s, _ in splits["train"])
-    tgt_vocab = Vocab.build(tokenize(t) for _, t in splits["train"])
-    return Seq2SeqData("text-to-text", splits["train"], splits["valid"], splits["test"], src_vocab, tgt_vocab,
+    vocab = Vocab.build(tokenize(text) for pair in splits["train"] for text in pair)
+    return Seq2SeqData("text-to-text", splits["train"], splits["valid"], splits["test"], vocab, vocab,
                        tokenize, tokenize, detokenize, detokenize)
 
 
@@ -88,3 +93,20 @@ def only_task(data: Seq2SeqData, task: str) -> Seq2SeqData:
     keep = lambda pairs: [p for p in pairs if task_of(p[0]) == task]  # noqa: E731
     return dataclasses.replace(data, name=f"{data.name}/{task}", train=keep(data.train), valid=keep(data.valid),
                                test=keep(data.test))
+
+
+def generate(model: nn.Module, data: Seq2SeqData, sources: Sequence[str], *, max_len: int = 48,
+             batch_size: int = 256) -> list[str]:
+    """Greedy outputs of ``model`` for source texts, any texts: a word the vocabulary lacks becomes <unk>."""
+    if isinstance(sources, str) or not sources:
+        raise ValueError("sources must be a non-empty list of texts (wrap a single text in a list)")
+    device = next(model.parameters()).device
+    outputs: list[str] = []
+    with eval_mode(model):
+        for start in range(0, len(sources), batch_size):
+            ids = [data.encode_source(text, unk=True) for text in sources[start:start + batch_size]]
+            src, lengths, _ = pad_batch(ids, device=device)
+            result = greedy_decode(model, src, lengths, max_len=max_len, bos_id=data.tgt_vocab.bos_id,
+                                   eos_id=data.tgt_vocab.eos_id, pad_id=data.tgt_vocab.pad_id)
+            outputs += [data.decode_target(row) for row in result.tokens.tolist()]
+    return outputs

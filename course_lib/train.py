@@ -14,7 +14,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -46,6 +46,18 @@ def seq2seq_loss(model: nn.Module, batch, teacher_forcing_ratio: float = 1.0,
     logits = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=teacher_forcing_ratio,
                    generator=generator)  # (B, T, V)
     return masked_cross_entropy(logits, batch.tgt_out, _pad_id(model))
+
+
+OPTIMIZERS = ("adam", "adafactor")
+
+
+def make_optimizer(name: str, parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, or Adafactor (T5's, with relative steps: see ``fit``)."""
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr)
+    if name == "adafactor":
+        return torch.optim.Adafactor(parameters, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}: choose one of {list(OPTIMIZERS)}")
 
 
 @dataclass
@@ -90,14 +102,16 @@ def fit(model: nn.Module, train_batches: Batches | Callable[[int], Batches], val
         epochs: int, lr: float = 1e-3, device: str | torch.device | None = None, seed: int = 0,
         clip: float | None = 1.0, teacher_forcing_ratio: float = 1.0, loss_fn: LossFn | None = None,
         max_seconds: float | None = None, progress: bool = True,
-        evaluate: Callable[[nn.Module], dict[str, float]] | None = None) -> History:
-    """Train ``model`` with Adam for ``epochs`` epochs; return the loss (and metric) history.
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None, optimizer: str = "adam") -> History:
+    """Train ``model`` with Adam (or Adafactor) for ``epochs`` epochs; return the loss (and metric) history.
 
     ``train_batches`` is a list of batches, or a function ``epoch -> batches``
     to reshuffle every epoch. ``loss_fn(model, batch) -> loss`` defaults to
     masked cross-entropy with ``teacher_forcing_ratio``; validation always
     uses the teacher-forced loss. ``evaluate(model) -> dict`` adds metrics
     after each epoch. Same seed, same data, same model init: same history.
+    ``optimizer="adafactor"`` is T5's optimizer: its steps are ``lr`` times each parameter's
+    RMS (relative steps), capped at 1/sqrt(step), which suits T5's N(0, 1) embeddings.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
@@ -107,7 +121,7 @@ def fit(model: nn.Module, train_batches: Batches | Callable[[int], Batches], val
     device = get_device(device)
     generator = seed_everything(seed)  # also draws the teacher-forcing coin flips
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = make_optimizer(optimizer, model.parameters(), lr)
     train_loss_fn = loss_fn or partial(seq2seq_loss, teacher_forcing_ratio=teacher_forcing_ratio,
                                        generator=generator)
     valid_loss_fn = loss_fn or seq2seq_loss

@@ -132,3 +132,25 @@ def test_transformer_recipe_trains_a_transformer_on_chapter_2s_dates():
     history = recipe.train(model, device="cpu", validate=False, max_seconds=0.0)
     assert history.out_of_time and history.train_loss[0] > 0
     assert [b.pairs for b in first] == [b.pairs for b in dates_transformer(n=6000).train_batches(0)[:3]]
+
+
+def test_t5_recipe_trains_a_t5_with_adafactor_on_the_three_tasks():
+    import torch
+
+    from course_lib.recipes import t5_loss, text_to_text_t5
+    from course_lib.t5 import T5ForConditionalGeneration
+
+    recipe = text_to_text_t5(n_per_task=300, d_model=32, num_heads=2, num_layers=1, d_ff=32,
+                             stages=((2, 3e-2),))
+    model = recipe.build_model()
+    assert isinstance(model, T5ForConditionalGeneration) and recipe.optimizer == "adafactor"
+    assert model.config.vocab_size == len(recipe.data.src_vocab) and model.config.eos_id == recipe.data.tgt_vocab.eos_id
+    batch = recipe.valid_batches()[0]
+    before = t5_loss(model, batch).item()
+    history = recipe.train(model, device="cpu")
+    assert history.valid_loss[-1] < before - 1.0  # two short epochs already learn the frequent tokens
+    again = recipe.build_model()
+    recipe.train(again, device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        dataclasses.replace(recipe, optimizer="sgd")

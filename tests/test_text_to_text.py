@@ -37,3 +37,19 @@ def test_task_pairs_are_prefixed_and_correct():
         task_pairs("sort", 5)
     with pytest.raises(ValueError, match="unknown task"):
         only_task(text_to_text_data(100), "sort")
+
+
+def test_one_vocabulary_for_both_sides_and_generate_reads_any_text():
+    from course_lib.recipes import text_to_text_t5
+    from course_lib.text_to_text import generate
+
+    data = text_to_text_data(200, seed=0)
+    assert data.src_vocab is data.tgt_vocab  # T5's shared embedding needs one meaning per id
+    recipe = text_to_text_t5(n_per_task=200, d_model=32, num_heads=2, num_layers=1, d_ff=32)
+    model = recipe.build_model()
+    sources = ["reverse: 123", "summarize: words it never saw"]
+    outputs = generate(model, recipe.data, sources, max_len=5)
+    assert len(outputs) == 2 and all(isinstance(o, str) for o in outputs)
+    assert generate(model, recipe.data, sources[:1], max_len=5) == outputs[:1]  # batching changes nothing
+    with pytest.raises(ValueError, match="non-empty list of texts"):
+        generate(model, recipe.data, "reverse: 123")

@@ -167,3 +167,19 @@ def test_hangul_labels_render_without_missing_glyphs(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         fig.savefig(tmp_path / "hangul.png")
+
+
+def test_adafactor_steps_scale_with_each_weight_and_bad_names_are_refused(data):
+    # Adafactor's first step moves a weight by lr * RMS(weight) (relative step), Adam's by lr, whatever the size
+    for name, expected in (("adam", lambda w: 1e-2), ("adafactor", lambda w: 1e-2 * w.pow(2).mean().sqrt())):
+        big, small = torch.nn.Parameter(torch.full((4, 4), 10.0)), torch.nn.Parameter(torch.full((4, 4), 0.1))
+        model = torch.nn.Module()
+        model.big, model.small = big, small
+        before = {"big": big.detach().clone(), "small": small.detach().clone()}
+        fit(model, data.batches("train", 8)[:1], None, epochs=1, lr=1e-2, device="cpu", progress=False, optimizer=name, clip=None,
+            loss_fn=lambda m, batch: (m.big.sum() + m.small.sum()))
+        for key, weight in before.items():
+            step = (before[key] - getattr(model, key).detach()).abs().mean()
+            assert step == pytest.approx(float(expected(weight)), rel=1e-3), (name, key)
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        train(data, epochs=1, optimizer="sgd")
