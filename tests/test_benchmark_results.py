@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 
 def test_saved_tables_are_found_from_the_book_folder_and_read():
-    for name in ("attention_dates", "transformer_speed", "transformer_dates", "bert_speed"):
+    for name in ("attention_dates", "transformer_speed", "transformer_dates", "bert_speed", "t5_text_to_text"):
         path = find_benchmark(name, ROOT / "book")
         assert path == ROOT / "benchmarks" / "results" / f"{name}.json"
         record = load_benchmark(name, ROOT / "book")
