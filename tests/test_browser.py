@@ -1,0 +1,266 @@
+"""The rendered book as a reader's browser shows it: headless Chromium opens every page.
+
+Needs the built book (`make book`; `make test` builds it first) and Debian's Chromium with its
+driver (`apt-get install chromium chromium-driver fonts-nanum`; `.ci/run` installs them). Without
+them the tests are reported as skipped, with the command that installs what is missing.
+
+One pass over the pages collects, per page: console errors, math left as raw TeX, images that
+did not load, links, code cells with an error or stderr output, and the search and navigation
+checks; the tests below each assert one of them. A screenshot of every page is saved into
+``_build/screenshots/`` for review.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+EXECUTED = ROOT / "_build" / "jupyter_execute"
+INSTALL = "apt-get install chromium chromium-driver fonts-nanum (as root; .ci/run does it)"
+
+# one word or phrase the book's search must find on each chapter's page
+SEARCH_TERMS = {
+    "book/01-rnn-taxonomy": "taxonomy",
+    "book/02-encoder-context": "bottleneck",
+    "book/03-greedy-decoding": "greedy",
+    "book/04-teacher-forcing": "exposure",
+    "book/05-attention": "Bahdanau",
+    "book/06-transformer": "positional",
+    "book/07-bert": "WordPiece",
+    "book/08-t5-bart": "sentinel",
+}
+
+
+@dataclass
+class Page:
+    path: str  # relative to _build/html
+    console_errors: list[str] = field(default_factory=list)
+    raw_math: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+    output_images: int = 0
+    links: list[str] = field(default_factory=list)
+    bad_outputs: list[str] = field(default_factory=list)
+    prev_next: tuple[str | None, str | None] = (None, None)
+
+
+def toc_pages() -> list[str]:
+    """The book's pages in reading order, from _toc.yml (without .md)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+def _need_browser() -> tuple[str, str]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip(f"Chromium or chromedriver not found: {INSTALL}")
+    if not (HTML / "index.html").exists():
+        pytest.skip("the book is not built: run `make book` (make test builds it first)")
+    return chromium, driver
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1400",
+                "--disable-dev-shm-usage", "--lang=en-US"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+# Everything the tests need from one page, gathered in the page itself.
+COLLECT = r"""
+const done = arguments[arguments.length - 1];
+const ready = (window.MathJax && MathJax.startup && MathJax.startup.promise) ? MathJax.startup.promise : Promise.resolve();
+const images = () => Promise.all([...document.images].map(img => img.complete ? null :
+    new Promise(r => { img.onload = img.onerror = r; })));
+Promise.all([ready, images()]).then(() => {
+  const text = el => (el.textContent || "").trim().slice(0, 80);
+  done({
+    raw_math: [...document.querySelectorAll(".math")].filter(el => !el.querySelector("mjx-container")).map(text),
+    broken_images: [...document.images].filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.getAttribute("src")),
+    output_images: [...document.querySelectorAll(".cell_output img")].filter(img => img.naturalWidth > 0).length,
+    links: [...document.querySelectorAll("a[href]")].map(a => a.getAttribute("href")),
+    bad_outputs: [...document.querySelectorAll(".cell_output .stderr, .cell_output .traceback, .output.stderr, .output.traceback")].map(text),
+    prev: (document.querySelector("a.left-prev") || {}).href || null,
+    next: (document.querySelector("a.right-next") || {}).href || null,
+  });
+}).catch(e => done({error: String(e)}));
+"""
+
+
+def _screenshot(driver, path: Path) -> None:
+    """The whole page, at half scale, as a PNG."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    height = min(size["height"], 30000)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": height, "scale": 0.5}})
+    import base64
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+@pytest.fixture(scope="module")
+def pages(browser, server) -> dict[str, Page]:
+    browser.set_script_timeout(60)
+    found: dict[str, Page] = {}
+    html_files = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+                        if not p.relative_to(HTML).parts[0].startswith(("_", ".")))
+    for rel in html_files:
+        browser.get(f"{server}/{rel}")
+        page = Page(rel)
+        data = browser.execute_async_script(COLLECT)
+        assert "error" not in data, f"{rel}: {data.get('error')}"
+        page.raw_math, page.broken_images = data["raw_math"], data["broken_images"]
+        page.output_images, page.links, page.bad_outputs = data["output_images"], data["links"], data["bad_outputs"]
+        page.prev_next = (data["prev"], data["next"])
+        page.console_errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        _screenshot(browser, SCREENSHOTS / rel.replace("/", "__").replace(".html", ".png"))
+        found[rel] = page
+    return found
+
+
+def test_every_toc_page_was_built_and_opened(pages):
+    missing = [f"{p}.html" for p in toc_pages() if f"{p}.html" not in pages]
+    assert not missing, f"pages in _toc.yml with no HTML: {missing}"
+
+
+def test_no_javascript_console_errors(pages):
+    errors = {rel: p.console_errors for rel, p in pages.items() if p.console_errors}
+    assert not errors, json.dumps(errors, indent=1, ensure_ascii=False)
+
+
+def test_all_math_is_typeset(pages):
+    raw = {rel: p.raw_math[:5] for rel, p in pages.items() if p.raw_math}
+    assert not raw, f"math left as raw TeX: {json.dumps(raw, indent=1, ensure_ascii=False)}"
+
+
+def test_every_image_loads(pages):
+    broken = {rel: p.broken_images for rel, p in pages.items() if p.broken_images}
+    assert not broken, f"images that did not load: {broken}"
+
+
+def test_no_code_cell_shows_an_error_or_stderr(pages):
+    bad = {rel: p.bad_outputs for rel, p in pages.items() if p.bad_outputs}
+    assert not bad, json.dumps(bad, indent=1, ensure_ascii=False)
+
+
+def _image_outputs(notebook: Path) -> int:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return sum(1 for cell in cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+
+
+def test_every_chapter_shows_all_its_figures(pages):
+    """As many loaded images in a chapter's outputs as its executed notebook made."""
+    checked = 0
+    for page in toc_pages():
+        notebook = EXECUTED / f"{page}.ipynb"
+        if not notebook.exists():
+            continue  # a page without code
+        expected = _image_outputs(notebook)
+        shown = pages[f"{page}.html"].output_images
+        assert shown == expected, f"{page}: {expected} figures made, {shown} shown"
+        checked += expected > 0
+    assert checked >= 6, "fewer chapters with figures than the book has: was the book built with its outputs?"
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
+
+
+def test_internal_links_lead_somewhere(pages):
+    ids: dict[Path, set[str]] = {}
+    dead = []
+    for rel, page in pages.items():
+        base = HTML / rel
+        for href in page.links:
+            parts = urllib.parse.urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+                continue  # external: launch buttons, repository links
+            target = base if not parts.path else (base.parent / urllib.parse.unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                dead.append(f"{rel}: {href}")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                known = ids.setdefault(target, _ids(target))
+                if urllib.parse.unquote(parts.fragment) not in known:
+                    dead.append(f"{rel}: {href} (no such anchor)")
+    assert not dead, "links that lead nowhere:\n" + "\n".join(dead[:30])
+
+
+def test_previous_and_next_links_follow_the_table_of_contents(pages, server):
+    order = toc_pages()
+    for i, page in enumerate(order):
+        prev, nxt = pages[f"{page}.html"].prev_next
+        want_prev = f"{server}/{order[i - 1]}.html" if i > 0 else None
+        want_next = f"{server}/{order[i + 1]}.html" if i + 1 < len(order) else None
+        if want_prev:
+            assert prev == want_prev, f"{page}: previous is {prev}, expected {want_prev}"
+        if want_next:
+            assert nxt == want_next, f"{page}: next is {nxt}, expected {want_next}"
+
+
+def test_search_finds_a_term_of_every_chapter(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    missing = []
+    for page, term in SEARCH_TERMS.items():
+        browser.get(f"{server}/search.html?q={urllib.parse.quote(term)}")
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results p.search-summary"))
+        time.sleep(0.2)
+        hrefs = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
+        if not any(f"/{page}.html" in h for h in hrefs):
+            missing.append(f"{term!r} -> {page} (got {len(hrefs)} results)")
+    assert not missing, "search did not find: " + "; ".join(missing)
+
+
+def test_screenshots_cover_every_page(pages):
+    shots = {p.name for p in SCREENSHOTS.glob("*.png")}
+    missing = [rel for rel in pages if rel.replace("/", "__").replace(".html", ".png") not in shots]
+    assert not missing, f"no screenshot for {missing}"
