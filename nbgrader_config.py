@@ -22,3 +22,21 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 c.ExecutePreprocessor.timeout = 120  # seconds per cell while autograding
 c.Execute.interrupt_on_timeout = True
+
+# Autograding that survives a whole class (course_tools/sandbox.py, course_tools/integrity.py):
+# each kernel runs inside bubblewrap with limits on memory, processes, CPU and time, and sees
+# only a private copy of its notebook's folder; test cells are guarded against notebooks that
+# fake their own grade; feedback never shows hidden tests. `python -m course_tools grade` adds
+# pre-checks, parallel students and one report on top.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from course_tools import integrity, sandbox  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = sandbox.sanitize_preprocessors()
+c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, integrity.HideHiddenTests]
+c.SandboxedExecute.notebook_timeout = 600  # seconds for a whole notebook, on top of the per-cell timeout
+c.SandboxedKernelManager.memory_mb = 4096
+c.SandboxedKernelManager.max_processes = 64  # processes and threads
+c.SandboxedKernelManager.cpu_seconds = 900

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     release = commands.add_parser("release", help="regenerate assignments/ from solutions/")
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     commands.add_parser("check", help="fail if assignments/ is stale or leaks hidden tests")
-    grade = commands.add_parser("grade", help="autograde submitted/, export grades.csv, write feedback/")
+    grade = commands.add_parser("grade", help="autograde submitted/ (sandboxed), export grades.csv, write feedback/")
     grade.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="students graded at once (default: the number of cores, %(default)s here)")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="run student code without the sandbox, as you (only where bubblewrap cannot be installed)")
+    grade.add_argument("--cell-timeout", type=int, metavar="SECONDS", help="per-cell limit (default: nbgrader_config.py)")
+    grade.add_argument("--notebook-timeout", type=int, metavar="SECONDS",
+                       help="wall-clock limit for a whole notebook (default: nbgrader_config.py)")
+    grade.add_argument("--max-notebook-mb", type=float, default=grading.MAX_NOTEBOOK_MB,
+                       help="larger notebooks are not graded (default: %(default)s)")
     commands.add_parser("book", help="build the rendered book into _build/html")
     commands.add_parser("environment", help="write environment.yml from requirements.lock")
     args = parser.parse_args(argv)
@@ -36,10 +46,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"hidden test line in {path}: {line}")
             return 1 if stale or leaks else 0
         elif args.command == "grade":
-            report = grading.grade(root, args.assignments or None)
+            settings = grading.Settings(jobs=args.jobs, sandboxed=not args.unsandboxed, cell_timeout=args.cell_timeout,
+                                        notebook_timeout=args.notebook_timeout, max_notebook_mb=args.max_notebook_mb)
+            report = grading.grade(root, args.assignments or None, settings)
             print("\n".join(report.lines()) or "nothing to grade in submitted/")
             if report.outcomes:
-                print(f"grades: {root / grading.GRADES_CSV}; feedback: {root / 'feedback'}/")
+                print(f"grades: {root / grading.GRADES_CSV}; feedback: {root / 'feedback'}/; "
+                      f"report: {root / grading.REPORT_JSON}")
             return 0 if report.ok else 1
         elif args.command == "book":
             return book.build(root)

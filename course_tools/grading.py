@@ -6,21 +6,49 @@ Layout nbgrader expects (relative to the course root):
     feedback/<student>/<assignment>/<notebook>.html     what each student gets back (output)
     gradebook.db                                        nbgrader's gradebook (output)
     grades.csv                                          one row per student and assignment (output)
+    grading_report.json                                 what this run did, student by student (output)
 
-One broken submission never stops the others: each student is graded by its own nbgrader
-run, and every problem found is reported at the end.
+Each student's assignment is graded on its own, several at a time (``jobs``):
+1. ``course_tools.submissions`` checks the notebook before anything runs (JSON, size,
+   nbformat, file name, graded cells against the release) and gives up with a one-line
+   reason or repairs what it can;
+2. ``nbgrader autograde`` and ``generate_feedback`` run in a scratch course of their own
+   (a copy of the gradebook, the one notebook, no solutions), with the kernel sandboxed by
+   nbgrader_config.py (course_tools.sandbox) and the whole run under a wall-clock cap;
+3. the result is published into the course under a lock: the student's grades are merged
+   into a copy of gradebook.db that then replaces it, so the gradebook is never half-written,
+   and autograded/ and feedback/ get the student's folders.
+A submission that cannot be graded leaves the gradebook as it was for that student and is
+reported as failed; the others go on. The report says, for each student and assignment,
+the score or the reason, and what needs a human look (flags).
 """
 from __future__ import annotations
 
 import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass, field
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from course_tools.assignments import AssignmentError, check_names, release
-from course_tools.nbgrader_cli import run_nbgrader
+from course_tools.assignments import RELEASE_DIR, AssignmentError, check_names, release
+from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
+from course_tools.sandbox import LOG_PREFIX, bwrap_problem
+from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission, clean_reason, flagged_lines
 
-SUBMITTED_DIR, GRADES_CSV = "submitted", "grades.csv"
+SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
+DB_NAME, COURSE_ID = "gradebook.db", "seq2seq"
+SANDBOX_ON = f"{LOG_PREFIX} sandboxed kernel"  # logged by SandboxedKernelManager at every start
+STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on top of the notebook's budget
 
 
 @dataclass
@@ -32,25 +60,70 @@ class Outcome:
     status: str  # "graded" or "failed"
     score: float | None = None
     max_score: float | None = None
-    reason: str = ""
+    reason: str = ""  # why it failed
+    notes: list[str] = field(default_factory=list)  # what grading repaired or ran into
+    flags: list[str] = field(default_factory=list)  # what needs a human look
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        head = f"{self.student:20s} {self.assignment:24s} "
+        text = head + (f"graded  {self.score:g} / {self.max_score:g}" if self.status == "graded" else f"FAILED  {self.reason}")
+        if self.flags:
+            text += f"  MANUAL REVIEW: {flagged_lines(self.flags)}"
+        if self.notes:
+            text += f"  (notes: {flagged_lines(self.notes)})"
+        return text
 
 
 @dataclass
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # things in submitted/ that were not graded
+    sandboxed: bool = True
 
     @property
     def ok(self) -> bool:
         return all(o.status == "graded" for o in self.outcomes)
 
     def lines(self) -> list[str]:
-        rows = [
-            f"{o.student:20s} {o.assignment:24s} "
-            + (f"graded  {o.score:g} / {o.max_score:g}" if o.status == "graded" else f"FAILED  {o.reason}")
-            for o in self.outcomes
-        ]
-        return rows + [f"not graded: {p}" for p in self.problems]
+        rows = [o.line() for o in self.outcomes] + [f"not graded: {p}" for p in self.problems]
+        if rows and not self.sandboxed:
+            rows.insert(0, "UNSANDBOXED: student code ran as you, without the sandbox (--unsandboxed)")
+        return rows
+
+    def to_json(self) -> dict:
+        return {"sandboxed": self.sandboxed, "outcomes": [asdict(o) for o in self.outcomes], "problems": self.problems}
+
+
+@dataclass
+class Settings:
+    """How a run grades: sandbox, parallel students and caps (None: nbgrader_config.py's value)."""
+
+    jobs: int = os.cpu_count() or 1
+    sandboxed: bool = True
+    cell_timeout: int | None = None
+    notebook_timeout: int | None = None
+    max_notebook_mb: float = MAX_NOTEBOOK_MB
+
+    def nbgrader_args(self) -> list[str]:
+        args = []
+        if self.cell_timeout:
+            args.append(f"--ExecutePreprocessor.timeout={self.cell_timeout}")
+        if self.notebook_timeout:
+            args.append(f"--SandboxedExecute.notebook_timeout={self.notebook_timeout}")
+        if not self.sandboxed:
+            args.append("--SandboxedKernelManager.sandboxed=False")
+        return args
+
+    def wall_seconds(self, root: Path) -> int:
+        """The cap on one student's whole nbgrader run."""
+        budget = self.notebook_timeout or _configured(root, "SandboxedExecute.notebook_timeout") or 600
+        return int(budget) + STARTUP_SECONDS
+
+
+def _configured(root: Path, key: str) -> float | None:
+    match = re.search(rf"^c\.{re.escape(key)}\s*=\s*([0-9.]+)", (root / "nbgrader_config.py").read_text(), re.M)
+    return float(match.group(1)) if match else None
 
 
 def find_submissions(root: Path, assignments: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -61,7 +134,7 @@ def find_submissions(root: Path, assignments: list[str]) -> tuple[list[tuple[str
         return pairs, [f"{SUBMITTED_DIR}/ does not exist: collect submissions into {SUBMITTED_DIR}/<student>/<assignment>/"]
     for student in sorted(submitted.iterdir()):
         where = f"{SUBMITTED_DIR}/{student.name}"
-        if not student.is_dir():
+        if not student.is_dir() or student.is_symlink():
             problems.append(f"{where}: a stray file, not a student folder")
             continue
         entries = sorted(student.iterdir())
@@ -69,13 +142,10 @@ def find_submissions(root: Path, assignments: list[str]) -> tuple[list[tuple[str
             problems.append(f"{where}: an empty student folder")
             continue
         for entry in entries:
-            if not entry.is_dir():
+            if not entry.is_dir() or entry.is_symlink():
                 problems.append(f"{where}/{entry.name}: a stray file, not an assignment folder")
             elif entry.name in assignments:
-                if any(entry.glob("*.ipynb")):
-                    pairs.append((student.name, entry.name))
-                else:
-                    problems.append(f"{where}/{entry.name}: no notebook in it")
+                pairs.append((student.name, entry.name))
     return pairs, problems
 
 
@@ -88,35 +158,190 @@ def read_grades(csv_path: Path) -> dict[tuple[str, str], tuple[float, float]]:
         }
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
+def _last_error(log: str) -> str:
+    """The most telling line of a failed nbgrader run."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for pattern in (r"SandboxUnavailable: (.*)", r"RuntimeError: (.*)", r"(\w+Error: .*)", r"\| ERROR\] (.*)"):
+        for line in reversed(lines):
+            match = re.search(pattern, line)
+            if match and "Please see the" not in line and "There was an error processing" not in line:
+                return clean_reason(match.group(1))
+    return clean_reason(lines[-1]) if lines else "no output"
 
 
-def grade(root: Path, assignments: list[str] | None = None) -> Report:
+def _events(log: str) -> tuple[list[str], list[str]]:
+    """(notes, flags) from the course-grader lines of an nbgrader log."""
+    notes, flags = [], []
+    for line in log.splitlines():
+        if LOG_PREFIX not in line or SANDBOX_ON in line:
+            continue
+        text = clean_reason(line.split(LOG_PREFIX, 1)[1])
+        if text.startswith("manual review:"):
+            flags.append(text.removeprefix("manual review:").strip())
+        elif text not in notes:
+            notes.append(text)
+    return notes, flags
+
+
+def _run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None, str]:
+    """Run a command in its own session; kill the whole session after ``seconds`` (returncode None)."""
+    env = nbgrader_env()
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")  # also for unsandboxed kernels
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, text=True)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            returncode = None
+        else:
+            returncode = proc.returncode
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # anything it left behind
+            except ProcessLookupError:
+                pass
+        out.seek(0)
+        return returncode, out.read()
+
+
+def _merge_into_gradebook(main_db: Path, scratch_db: Path, assignment: str, student: str) -> None:
+    """Copy one student's grades from the scratch gradebook; main_db is replaced in one step."""
+    from nbgrader.api import Gradebook
+
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy's autoflush chatter inside nbgrader
+    staged = main_db.with_name(f".{main_db.name}.{student}.{assignment}.tmp")
+    shutil.copyfile(main_db, staged)
+    try:
+        with Gradebook(f"sqlite:///{scratch_db}", COURSE_ID) as source, Gradebook(f"sqlite:///{staged}", COURSE_ID) as target:
+            submitted = source.find_submission(assignment, student)
+            target.update_or_create_student(student)
+            target.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
+            for notebook in submitted.notebooks:
+                into = target.find_submission_notebook(notebook.name, assignment, student)
+                into.flagged = notebook.flagged
+                into.late_submission_penalty = notebook.late_submission_penalty
+                for grade in notebook.grades:
+                    mine = target.find_grade(grade.name, notebook.name, assignment, student)
+                    mine.auto_score = grade.auto_score
+                    mine.needs_manual_grade = grade.needs_manual_grade or mine.manual_score is not None
+                for comment in notebook.comments:
+                    target.find_comment(comment.name, notebook.name, assignment, student).auto_comment = comment.auto_comment
+            target.db.commit()
+        os.replace(staged, main_db)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """Put a copy of ``source`` (regular files only) at ``target``, replacing what was there."""
+    staged = target.with_name(f".{target.name}.new")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(source, staged, symlinks=True, ignore=lambda d, names: [
+        n for n in names if (Path(d) / n).is_symlink() or not ((Path(d) / n).is_file() or (Path(d) / n).is_dir())])
+    old = target.with_name(f".{target.name}.old")
+    if target.exists():
+        target.rename(old)
+    staged.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class Grader:
+    """Grades (student, assignment) pairs of one course, each in a scratch course of its own."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root, self.settings = root, settings
+        self.lock = threading.Lock()  # one writer for gradebook.db, autograded/ and feedback/
+        self.snapshot: Path | None = None  # the gradebook every scratch course starts from
+
+    def grade_one(self, student: str, assignment: str) -> Outcome:
+        """Check, autograde and publish one student's assignment; never raises for a bad submission."""
+        started = time.monotonic()
+        outcome = Outcome(student, assignment, "failed")
+        try:
+            self._grade(outcome)
+        except Exception as err:  # noqa: BLE001 - one submission must never stop the batch
+            outcome.status, outcome.reason = "failed", clean_reason(f"the grader failed: {type(err).__name__}: {err}")
+        outcome.seconds = round(time.monotonic() - started, 1)
+        return outcome
+
+    def _grade(self, outcome: Outcome) -> None:
+        student, assignment = outcome.student, outcome.assignment
+        release_nb = next((self.root / RELEASE_DIR / assignment).glob("*.ipynb"))
+        folder = self.root / SUBMITTED_DIR / student / assignment
+        checked = check_submission(folder, release_nb, max_bytes=int(self.settings.max_notebook_mb * 2**20))
+        outcome.notes, outcome.flags = checked.notes, checked.flags
+        if checked.notebook is None:
+            outcome.reason = checked.reason
+            return
+        with tempfile.TemporaryDirectory(prefix="grade-") as scratch_name:
+            scratch = Path(scratch_name)
+            shutil.copy(self.root / "nbgrader_config.py", scratch)
+            shutil.copyfile(self.snapshot, scratch / DB_NAME)
+            target = scratch / SUBMITTED_DIR / student / assignment
+            target.mkdir(parents=True)
+            (target / checked.filename).write_text(json.dumps(checked.notebook), encoding="utf-8")
+            if (folder / "timestamp.txt").is_file():
+                shutil.copyfile(folder / "timestamp.txt", target / "timestamp.txt")
+            worker = [sys.executable, "-m", "course_tools.grade_worker", assignment, student,
+                      f"--SandboxedKernelManager.runtime_root={scratch}", *self.settings.nbgrader_args()]
+            code, log = _run_capped(worker, scratch, self.settings.wall_seconds(self.root))
+            notes, flags = _events(log)
+            outcome.notes += notes
+            outcome.flags += flags
+            if code is None:
+                outcome.reason = f"grading ran past its {self.settings.wall_seconds(self.root)} s cap and was stopped"
+                return
+            if code not in (0, 3) or not (scratch / "autograded" / student / assignment).is_dir():
+                outcome.reason = _last_error(log)
+                return
+            if self.settings.sandboxed and SANDBOX_ON not in log:
+                outcome.reason = "the kernel did not run sandboxed (is course_tools.sandbox configured in nbgrader_config.py?)"
+                return
+            if code == 3:
+                outcome.notes.append(f"no feedback: {_last_error(log)}")
+            with self.lock:
+                self._publish(scratch, outcome)
+
+    def _publish(self, scratch: Path, outcome: Outcome) -> None:
+        from nbgrader.api import Gradebook
+
+        student, assignment = outcome.student, outcome.assignment
+        _merge_into_gradebook(self.root / DB_NAME, scratch / DB_NAME, assignment, student)
+        for kind in ("autograded", "feedback"):
+            source = scratch / kind / student / assignment
+            if source.is_dir():
+                (self.root / kind / student).mkdir(parents=True, exist_ok=True)
+                _replace_folder(source, self.root / kind / student / assignment)
+        with Gradebook(f"sqlite:///{self.root / DB_NAME}", COURSE_ID) as gb:
+            submission = gb.find_submission(assignment, student)
+            outcome.score = submission.score - (submission.late_submission_penalty or 0)
+            outcome.max_score = submission.max_score
+        outcome.status = "graded"
+
+
+def grade(root: Path, assignments: list[str] | None = None, settings: Settings | None = None) -> Report:
     """Autograde every submission of the named assignments (all by default); export and feed back."""
     root = Path(root).resolve()
+    settings = settings or Settings()
     names = check_names(root, assignments)  # raises before anything is written
     pairs, problems = find_submissions(root, names)
-    report = Report(problems=problems)
+    report = Report(problems=problems, sandboxed=settings.sandboxed)
     if not pairs:
         return report
+    if settings.sandboxed and (problem := bwrap_problem()):
+        raise AssignmentError(f"{problem}; or, knowing that student code then runs as you, grade with --unsandboxed")
+    os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader's Gradebook runs `alembic` from there
     with tempfile.TemporaryDirectory() as scratch:  # registers each assignment's cells in the gradebook
-        release(root, sorted({a for _, a in pairs}), release_dir=Path(scratch), db_url="sqlite:///gradebook.db")
-    for student, assignment in pairs:
-        result = run_nbgrader(root, "autograde", assignment, f"--student={student}", "--force")
-        if result.returncode != 0:
-            report.outcomes.append(Outcome(student, assignment, "failed", reason=_last_line(result.stdout + result.stderr)))
-            continue
-        feedback = run_nbgrader(root, "generate_feedback", assignment, f"--student={student}", "--force")
-        if feedback.returncode != 0:
-            report.problems.append(f"feedback for {student}/{assignment}: {_last_line(feedback.stdout + feedback.stderr)}")
-        report.outcomes.append(Outcome(student, assignment, "graded"))
+        release(root, sorted({a for _, a in pairs}), release_dir=Path(scratch), db_url=f"sqlite:///{DB_NAME}")
+        grader = Grader(root, settings)
+        grader.snapshot = Path(scratch) / "snapshot.db"
+        shutil.copyfile(root / DB_NAME, grader.snapshot)
+        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+            report.outcomes = list(pool.map(lambda pair: grader.grade_one(*pair), pairs))
     export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
     if export.returncode != 0:
-        raise AssignmentError(f"nbgrader export failed: {_last_line(export.stdout + export.stderr)}")
-    grades = read_grades(root / GRADES_CSV)
-    for outcome in report.outcomes:
-        if outcome.status == "graded":
-            outcome.score, outcome.max_score = grades[(outcome.student, outcome.assignment)]
+        raise AssignmentError(f"nbgrader export failed: {_last_error(export.stdout + export.stderr)}")
+    (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return report

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from course_tools.assignments import known_assignments
+from course_tools.sandbox import bwrap_problem
 from tests.conftest import ROOT
+from tests.hostile import filled_release, reference_code
 
 ASSIGNMENT = "01-rnn-taxonomy"
 
@@ -24,29 +27,39 @@ def course_copy(tmp_path: Path) -> Path:
     return course
 
 
-def grade(course: Path, *names: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course_tools", "--root", str(course), "grade", *names],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+def grade(course: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "course_tools", "--root", str(course), "grade", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
 
 
-def submit(course: Path, student: str, notebook: Path, assignment: str = ASSIGNMENT) -> None:
+def submit(course: Path, student: str, notebook: Path | dict, assignment: str = ASSIGNMENT) -> None:
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
-    shutil.copy(notebook, folder / notebook.name)
+    if isinstance(notebook, dict):
+        (folder / f"{assignment}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    else:
+        shutil.copy(notebook, folder / notebook.name)
+
+
+def answered(course: Path, assignment: str) -> dict:
+    """The released notebook with the reference solution typed into it, as a student hands it in."""
+    notebook = f"{assignment}/{assignment}.ipynb"
+    release = json.loads((course / "assignments" / notebook).read_text(encoding="utf-8"))
+    return filled_release(release, reference_code(json.loads((course / "solutions" / notebook).read_text(encoding="utf-8"))))
 
 
 def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
-    """Every assignment: the reference solution scores full marks, the untouched release zero."""
+    """Every assignment, sandboxed where bubblewrap is installed: the reference solution scores
+    full marks with nothing flagged, the untouched release zero."""
     course = course_copy(tmp_path)
     assignments = known_assignments(course)
     for assignment in assignments:
-        notebook = f"{assignment}.ipynb"
-        submit(course, "alice", course / "solutions" / assignment / notebook, assignment)
-        submit(course, "bob", course / "assignments" / assignment / notebook, assignment)
+        submit(course, "alice", answered(course, assignment), assignment)
+        submit(course, "bob", course / "assignments" / assignment / f"{assignment}.ipynb", assignment)
     (course / "submitted" / "stray.txt").write_text("not a student")
     (course / "submitted" / "carol").mkdir()
 
-    result = grade(course)
+    result = grade(course, *([] if bwrap_problem() is None else ["--unsandboxed"]))
 
     assert result.returncode == 0, result.stdout + result.stderr
     with open(course / "grades.csv", newline="") as f:
@@ -60,6 +73,8 @@ def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
             assert (course / "feedback" / student / assignment / f"{assignment}.html").is_file()
     assert "submitted/stray.txt: a stray file" in result.stdout
     assert "submitted/carol: an empty student folder" in result.stdout
+    report = json.loads((course / "grading_report.json").read_text())
+    assert [o for o in report["outcomes"] if o["flags"]] == []  # honest work is never flagged
 
 
 def test_unknown_assignment_is_one_line_error_and_writes_nothing(tmp_path):

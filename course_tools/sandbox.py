@@ -1,0 +1,437 @@
+"""Sandboxed kernels for autograding: bubblewrap, resource limits, capped outputs.
+
+nbgrader runs each submitted notebook in a Jupyter kernel, as the instructor, in the course
+folder. Here the kernel runs inside bubblewrap (``bwrap``, Debian's ``bubblewrap``) instead;
+nbgrader_config.py plugs it in, so ``nbgrader autograde`` itself grades sandboxed:
+
+    c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()  # Execute -> SandboxedExecute
+    c.SandboxedKernelManager.memory_mb = 4096                                 # and the other limits
+
+What a sandboxed kernel sees:
+    /usr, /lib*, a few files of /etc   read-only (the system's programs and libraries)
+    the Python environment             read-only (sys.prefix, sys.base_prefix, course_lib)
+    the notebook's folder              read-write, but a private copy: nothing the kernel writes
+                                       reaches the instructor's disk (no symlink tricks on the
+                                       files nbgrader writes afterwards)
+    /tmp                               private, size-capped; HOME is /tmp
+    its connection folder              the kernel's ipc sockets and connection file
+Nothing else: not solutions/, the gradebook, other students' folders or the instructor's home.
+No network (its own empty network namespace: the client talks to it over ipc sockets), its own
+pid, ipc and uts namespaces, a clean environment, and limits on memory (address space),
+processes, CPU time, file size and wall-clock time (``prlimit`` and ``timeout`` inside).
+
+Run as root, bubblewrap itself cannot limit processes (root's processes are exempt from
+RLIMIT_NPROC, also in a user namespace), so the kernel then runs as an unprivileged uid of its
+own (``setpriv``), unique per grading process; run as anyone else, it runs in a user namespace
+as that user, where the process limit counts the sandbox's processes only.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from queue import Empty
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import Bool, Integer, List, Unicode
+
+from nbgrader.preprocessors import Execute
+
+INSTALL_HINT = ("install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu) or "
+                "`sudo dnf install bubblewrap` (Fedora)")
+MIN_BWRAP = (0, 8)  # --size for tmpfs, --perms for --dir
+LOG_PREFIX = "course-grader:"  # log lines the grading command collects into its report
+UID_BASE = 3_000_000_000  # root: the kernel runs as UID_BASE + the grading process's pid
+SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+             "/etc/fonts", "/etc/localtime", "/etc/nsswitch.conf", "/etc/hosts", "/etc/mime.types")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or too old to build the sandbox."""
+
+
+def bwrap_problem() -> str | None:
+    """Why the sandbox cannot be built here (None when it can), with how to fix it."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
+    if sys.platform != "linux":
+        return "the sandbox needs Linux namespaces"
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"bwrap does not run ({err}); {INSTALL_HINT}"
+    version = tuple(int(n) for n in re.findall(r"\d+", out)[:2])
+    if version < MIN_BWRAP:
+        return f"bubblewrap {out.strip()} is too old (need {'.'.join(map(str, MIN_BWRAP))}+); {INSTALL_HINT}"
+    return None
+
+
+def readonly_paths() -> list[Path]:
+    """What the kernel needs of this Python: the environment, its base install, course_lib."""
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
+    spec = importlib.util.find_spec("course_lib")  # finds the (editable) package without importing it
+    if spec is not None and spec.submodule_search_locations:
+        paths += [Path(p) for p in spec.submodule_search_locations]
+    unique: list[Path] = []
+    for path in (p.resolve() for p in paths):
+        if path.is_dir() and path not in unique and not any(path.is_relative_to(u) for u in unique):
+            unique = [u for u in unique if not u.is_relative_to(path)] + [path]
+    return unique
+
+
+def bwrap_command(kernel_cmd: list[str], *, workdir: Path, private_workdir: Path, runtime: Path,
+                  memory_mb: int, max_processes: int, cpu_seconds: int, wall_seconds: int,
+                  file_mb: int, tmp_mb: int, uid: int | None = None,
+                  extra_readonly: list[Path] = ()) -> list[str]:
+    """The command line that runs ``kernel_cmd`` sandboxed, its working folder ``workdir``
+    backed by ``private_workdir``. ``uid``: run as that uid (needed when grading as root)."""
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
+    if uid is None:  # unprivileged: a user namespace, as the instructor's uid
+        args += ["--unshare-all", "--disable-userns"]
+    else:  # root: namespaces without a user namespace, then setpriv to an unprivileged uid
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    mounted: list[Path] = [Path("/usr")]  # host folders bound in: what lies under them exists already
+    args += ["--ro-bind", "/usr", "/usr"]
+    for name in SYSTEM_DIRS:
+        path = Path(name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), name]
+        elif path.is_dir():
+            args += ["--ro-bind", name, name]
+            mounted.append(path)
+    for name in ETC_FILES:
+        args += ["--ro-bind-try", name, name]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
+    made: set[Path] = {Path("/"), Path("/proc"), Path("/dev"), Path("/tmp")}  # folders that exist in the sandbox
+
+    def ensure_parents(dest: Path) -> list[str]:  # readable folders on the way (bwrap as root makes them 0700)
+        args = []
+        for parent in reversed(dest.parents):
+            if parent not in made and not any(parent.is_relative_to(m) for m in mounted):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        return args
+
+    for path in [*readonly_paths(), *map(Path, extra_readonly)]:
+        if not any(path.is_relative_to(m) for m in mounted):
+            args += ensure_parents(path) + ["--ro-bind", str(path), str(path)]
+            mounted.append(path)
+    for source, dest in ((runtime, runtime), (private_workdir, workdir)):
+        args += ensure_parents(dest) + ["--bind", str(source), str(dest)]
+        mounted.append(dest)
+    args += ["--chdir", str(workdir), "--clearenv"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp", "TMPDIR": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+        # one thread and a fixed hash seed: the same submission gets the same numbers every time
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde"),
+    }
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    args.append("--")
+    if uid is not None:
+        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    args += ["prlimit", f"--as={memory_mb << 20}", f"--nproc={max_processes}",
+             f"--cpu={cpu_seconds}:{cpu_seconds + 5}", f"--fsize={file_mb << 20}", "--core=0",
+             "--nofile=1024", "--", "timeout", "--signal=KILL", str(wall_seconds), *kernel_cmd]
+    return args
+
+
+def _copy_workdir(source: Path, dest: Path, max_bytes: int) -> None:
+    """Copy the regular files of the notebook's folder (no symlinks, nothing over max_bytes)."""
+    dest.mkdir()
+    if not source.is_dir():
+        return
+    for path in sorted(source.rglob("*")):
+        target = dest / path.relative_to(source)
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        elif path.is_file() and path.stat().st_size <= max_bytes:
+            shutil.copyfile(path, target)
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, uid, uid)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run inside bubblewrap (see the module's docstring)."""
+
+    sandboxed = Bool(True, help="Run kernels in the sandbox; False runs them as plain local processes.").tag(config=True)
+    memory_mb = Integer(4096, help="Address-space limit of each kernel process (MiB).").tag(config=True)
+    max_processes = Integer(64, help="Processes and threads the sandbox may have at once.").tag(config=True)
+    cpu_seconds = Integer(900, help="CPU time limit of each kernel process (s).").tag(config=True)
+    wall_seconds = Integer(900, help="Lifetime of a sandboxed kernel (s): a backstop for the notebook cap.").tag(config=True)
+    file_mb = Integer(64, help="Largest file a kernel may write (MiB).").tag(config=True)
+    tmp_mb = Integer(256, help="Size of the kernel's private /tmp (MiB).").tag(config=True)
+    extra_readonly = List(Unicode(), help="More host paths the kernel may read.").tag(config=True)
+    runtime_root = Unicode("/tmp", help="Where each kernel's connection folder goes (a short path: "
+                           "ipc socket paths are limited to about 100 characters).").tag(config=True)
+
+    _runtime: Path | None = None
+
+    async def _async_pre_start_kernel(self, **kw):  # type: ignore[override]
+        if self.sandboxed:
+            problem = bwrap_problem()
+            if problem:
+                raise SandboxUnavailable(f"cannot start a sandboxed kernel: {problem}")
+            # ipc sockets in a folder both sides see: the kernel has no network, not even loopback
+            root = self.runtime_root if len(self.runtime_root) < 64 else "/tmp"
+            self._runtime = Path(tempfile.mkdtemp(prefix="nbk-", dir=root))
+            self.transport, self.cache_ports = "ipc", False
+            self.connection_file = str(self._runtime / "kernel.json")
+            self.ip = str(self._runtime / "ipc")
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if not self.sandboxed:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        runtime = self._runtime
+        assert runtime is not None
+        workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
+        private = runtime / "work"
+        _copy_workdir(workdir, private, max_bytes=self.file_mb << 20)
+        uid = UID_BASE + os.getpid() if os.geteuid() == 0 else None
+        if uid is not None:
+            _chown_tree(runtime, uid)
+            os.chmod(self.connection_file, 0o400)
+        command = bwrap_command(
+            kernel_cmd, workdir=workdir, private_workdir=private, runtime=runtime,
+            memory_mb=self.memory_mb, max_processes=self.max_processes, cpu_seconds=self.cpu_seconds,
+            wall_seconds=self.wall_seconds, file_mb=self.file_mb, tmp_mb=self.tmp_mb, uid=uid,
+            extra_readonly=[Path(p) for p in self.extra_readonly])
+        # the kernel's own stdout/stderr (file descriptors 1 and 2) never reach the grader's log
+        kw.update(cwd=str(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                  env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        self.log.info("%s sandboxed kernel in %s (uid %s)", LOG_PREFIX, workdir, uid if uid is not None else os.getuid())
+        self.log.debug("sandboxed kernel: %s", command)
+        await super()._async_launch_kernel(command, **kw)
+
+    async def _async_interrupt_kernel(self) -> None:
+        if not (self.sandboxed and self.has_kernel):
+            return await super()._async_interrupt_kernel()
+        # a signal would reach bwrap, not the kernel: ask the kernel itself, as Jupyter's
+        # "message" interrupt mode does (ipykernel then signals its own process group)
+        msg = self.session.msg("interrupt_request", content={})
+        self._connect_control_socket()
+        self.session.send(self._control_socket, msg)
+
+    interrupt_kernel = run_sync(_async_interrupt_kernel)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._runtime is not None and not restart:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            self._runtime = None
+
+    cleanup_resources = _async_cleanup_resources  # as AsyncKernelManager does: nbclient calls this one
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def _output_size(out: NotebookNode) -> int:
+    if out.get("output_type") == "stream":
+        return len(_text(out.get("text", "")))
+    if out.get("output_type") == "error":
+        return sum(len(line) for line in out.get("traceback", []))
+    return sum(len(_text(v)) if isinstance(v, (str, list)) else len(str(v)) for v in out.get("data", {}).values())
+
+
+# errors in a cell that say more about the notebook than about the tests: worth a line in the report
+TELLING_ERRORS = {
+    "MemoryError": "ran out of memory (the kernel's memory limit)",
+    "SystemExit": "called sys.exit()",
+    "BlockingIOError": "could not start another process or thread (the process limit)",
+    "RecursionError": "recursed too deeply",
+}
+
+
+def exit_reason(returncode: int | None) -> str:
+    """What a kernel's exit status says (bwrap and timeout report a fatal signal as 128 + its number)."""
+    if returncode is None:
+        return "the kernel stopped answering"
+    if returncode > 128 or returncode < 0:
+        number = returncode - 128 if returncode > 128 else -returncode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = {"SIGKILL": " (a resource limit, or the kernel's time limit)", "SIGSEGV": " (a crash)",
+                "SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (the file size limit)"}.get(name, "")
+        return f"the kernel was killed by {name}{hint}"
+    return f"the kernel exited with status {returncode}" + (" (os._exit?)" if returncode == 0 else "")
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with sandboxed kernels and caps that keep a notebook from hanging,
+    flooding or crashing the grader.
+
+    - The whole notebook has a wall-clock budget (``notebook_timeout``) on top of the per-cell
+      ``timeout``: cells it leaves no time for are not run and get an error (no points).
+    - A cell that times out is interrupted; if the kernel still does not answer, the remaining
+      cells are not run (an endless loop that ignores KeyboardInterrupt).
+    - A kernel that dies (``os._exit``, a segfault, a resource limit) fails its cell and the
+      cells after it, instead of the whole notebook.
+    - Outputs are capped per cell and per notebook; error outputs are always kept.
+    Each event is logged as one line starting with ``course-grader:``; cells are counted from 1,
+    as in the submitted notebook.
+    """
+
+    notebook_timeout = Integer(600, help="Wall-clock budget for the whole notebook (s).").tag(config=True)
+    max_cell_output_kb = Integer(1024, help="Output kept per cell (KiB); the rest is dropped.").tag(config=True)
+    max_notebook_output_kb = Integer(8192, help="Output kept per notebook (KiB).").tag(config=True)
+    responsive_seconds = Integer(5, help="How long a kernel may take to answer after an interrupt (s).").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._stopped: str | None = None  # why the remaining cells are not run
+        self._notebook_output = 0
+        # the integrity guard puts a cell of its own first: number cells as the student sees them
+        self._offset = 1 if nb.cells and nb.cells[0].metadata.get("course_grader", {}).get("preamble") else 0
+        return super().preprocess(nb, resources, km)
+
+    def _event(self, message: str) -> None:
+        self.log.warning("%s %s", LOG_PREFIX, message)
+
+    def _where(self, cell, index: int) -> str:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        number = index + 1 - self._offset
+        return f"cell {number}" + (f" ({grade_id})" if grade_id else "") if number > 0 else "the grader's first cell"
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if cell is not None and cell.metadata.get("course_grader", {}).get("preamble"):
+            timeout = max(timeout or 0, 120)  # the grader's own cell imports what the tests use
+        left = max(1, int(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    async def _async_responds(self, seconds: float) -> bool:
+        msg_id = await ensure_async(self.kc.kernel_info())
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    responds = run_sync(_async_responds)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        where = self._where(cell, index)
+        if self._stopped is None and time.monotonic() >= self._deadline:
+            self._stopped = f"the notebook ran past its {self.notebook_timeout} s budget"
+            self._event(f"{where}: {self._stopped}; this cell and the ones after it were not run")
+        if self._stopped is not None:
+            cell.outputs = [_error_output("NotRunError", f"not run: {self._stopped}")]
+            return cell, resources
+        self._timed_out, self._cell_output, self._dropped = False, 0, set()
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            process = getattr(self.km.provisioner, "process", None)
+            reason = exit_reason(process.poll() if process is not None else None)
+            self._stopped = "the kernel died"
+            self._event(f"{where}: the kernel died: {reason}; the cells after it were not run")
+            cell.outputs = list(cell.get("outputs", [])) + [_error_output("DeadKernelError", reason)]
+            return cell, resources
+        except CellTimeoutError:  # no output after the interrupt either
+            self._timed_out = True
+            cell.outputs = list(cell.get("outputs", [])) + [_error_output("CellTimeoutError", "timed out")]
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error" and out.get("ename") in TELLING_ERRORS:
+                self._event(f"{where}: {TELLING_ERRORS[out['ename']]}")
+        if self._timed_out:
+            self._event(f"{where}: ran past its time limit and was interrupted")
+            if not self.responds(self.responsive_seconds):
+                self._stopped = "the kernel ignored the interrupt"
+                self._event(f"{where}: the kernel did not stop after the interrupt; the cells after it were not run")
+        return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or out.get("output_type") == "error" or display_id:
+            return out
+        size = _output_size(out)
+        cell_left = (self.max_cell_output_kb << 10) - self._cell_output
+        left = min(cell_left, (self.max_notebook_output_kb << 10) - self._notebook_output)
+        if size <= left:
+            self._cell_output += size
+            self._notebook_output += size
+            return out
+        outs.remove(out)
+        kind = out.get("name") if out.get("output_type") == "stream" else "display"
+        if kind not in self._dropped:  # one note per kind, so that stderr still counts as stderr
+            self._dropped.add(kind)
+            limit = "cell" if left == cell_left else "notebook"
+            note = f"\n[output truncated by the grader: over the {limit}'s output limit]\n"
+            if out.get("output_type") == "stream" and left > 0:
+                note = _text(out["text"])[:left] + note
+            outs.append(NotebookNode(output_type="stream", name=out.get("name", "stdout"), text=note))
+            self._cell_output += len(note)
+            self._notebook_output += len(note)
+            self._event(f"{self._where(self.nb.cells[cell_index], cell_index)}: output truncated "
+                        f"(over the {limit}'s output limit)")
+        return None
+
+
+def autograde_preprocessors() -> list:
+    """nbgrader's autograde steps with Execute replaced by SandboxedExecute and the integrity checks around it."""
+    from nbgrader.converters import Autograde
+
+    from course_tools.integrity import IntegrityCheck
+
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        if step is Execute:
+            steps += [SandboxedExecute, IntegrityCheck]
+        else:
+            steps.append(step)
+    return steps
+
+
+def sanitize_preprocessors() -> list:
+    """nbgrader's sanitizing steps, then the integrity guard wrapped around every test cell."""
+    from nbgrader.converters import Autograde
+
+    from course_tools.integrity import IntegrityGuard
+
+    return [*Autograde.class_traits()["sanitize_preprocessors"].default(), IntegrityGuard]
