@@ -1,0 +1,154 @@
+"""The book as its readers use it: launch buttons and the chapters' install cells, the Colab
+notebooks, glossary links, citations, and each chapter's exercises and assignment."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+jupytext = pytest.importorskip("jupytext")
+IPython = pytest.importorskip("IPython")
+
+BOOK = ROOT / "book"
+CHAPTERS = ["01-rnn-taxonomy", "02-encoder-context", "03-greedy-decoding", "04-teacher-forcing", "05-attention",
+            "06-transformer", "07-bert", "08-t5-bart"]
+MYST_ONLY = re.compile(r"\{(term|cite:[pt]|doc|download)\}`|^`{3,}\{(exercise|solution)\}", re.M)
+
+
+def load_launch():
+    spec = importlib.util.spec_from_file_location("book_launch", BOOK / "launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+launch = load_launch()
+
+
+def config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def test_launch_buttons_come_from_one_repository_address():
+    cfg = config()
+    assert cfg["repository"]["url"].startswith("https://github.com/")
+    assert cfg["launch_buttons"]["colab_url"] and cfg["launch_buttons"]["binderhub_url"]
+    assert "book/*.ipynb" in cfg["exclude_patterns"]  # the Colab copies are not pages of their own
+    postbuild = ROOT / "postBuild"  # Binder: environment.yml, then course_lib itself
+    assert os.access(postbuild, os.X_OK) and "pip install --no-deps -e ." in postbuild.read_text()
+
+
+def test_install_cells_and_colab_notebooks_are_up_to_date():
+    stale = launch.out_of_date(ROOT)
+    assert not stale, f"out of date: {stale}; run `python book/launch.py` (after changing a chapter or the address)"
+    pages = launch.notebook_pages(ROOT)
+    assert {p.stem for p in pages} >= set(CHAPTERS) | {"appendix-korean", "performance"}
+
+
+def install_cell(page: str) -> str:
+    notebook = jupytext.read(BOOK / f"{page}.md")
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert first.metadata.get("tags") == ["remove-cell"], "the install cell stays out of the rendered book"
+    return first.source
+
+
+class FakeIPython:
+    def __init__(self):
+        self.magics = []
+
+    def run_line_magic(self, name, line):
+        self.magics.append((name, line))
+
+
+def run_cell(source: str) -> list[tuple[str, str]]:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    shell = FakeIPython()
+    exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
+    return shell.magics
+
+
+@pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean"])
+def test_install_cell_does_nothing_here_and_installs_from_the_repository_elsewhere(page, monkeypatch):
+    source = install_cell(page)
+    assert run_cell(source) == []  # course_lib is importable, as in the book's build: nothing runs, nothing prints
+    monkeypatch.setitem(sys.modules, "course_lib", None)  # now `import course_lib` raises ImportError
+    ((magic, line),) = run_cell(source)
+    url, branch = config()["repository"]["url"], config()["repository"]["branch"]
+    assert magic == "pip" and f'"course-lib @ git+{url}@{branch}"' in line
+    text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
+    for module, package in launch.BOOK_EXTRA_MODULES.items():  # what the page imports from the [book] extra
+        assert (package in line) == bool(re.search(rf"^\s*import {module}|^\s*from {module} ", text, re.M))
+
+
+@pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean", "performance"])
+def test_colab_notebook_is_the_page_in_plain_markdown(page):
+    colab = json.loads((BOOK / f"{page}.ipynb").read_text(encoding="utf-8"))
+    source = jupytext.read(BOOK / f"{page}.md")
+    code = [c for c in colab["cells"] if c["cell_type"] == "code"]
+    assert ["".join(c["source"]) for c in code] == [c.source for c in source.cells if c.cell_type == "code"]
+    assert all(not c["outputs"] for c in code)
+    for cell in colab["cells"]:
+        if cell["cell_type"] == "markdown":
+            assert not MYST_ONLY.search("".join(cell["source"])), "Colab shows MyST roles as raw text"
+
+
+def glossary_terms() -> set[str]:
+    text = (BOOK / "glossary.md").read_text(encoding="utf-8")
+    terms = set()
+    for block in re.findall(r"```\{glossary\}\n(.*?)```", text, re.S):
+        terms |= {line.strip().lower() for line in block.splitlines() if line and not line[0].isspace() and line[0] != ":"}
+    return terms
+
+
+def test_every_glossary_term_is_linked_from_a_chapter_and_every_link_has_a_term():
+    terms = glossary_terms()
+    linked = set()
+    for page in CHAPTERS + ["appendix-korean"]:
+        text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
+        for role in re.findall(r"\{term\}`([^`]*)`", text):
+            target = (re.search(r"<([^>]*)>$", role) or re.search(r"(.*)", role)).group(1).strip().lower()
+            assert target in terms, f"{page}: no glossary term {target!r}"
+            linked.add(target)
+    english = set(english_terms())
+    assert english <= linked, f"glossary terms no chapter links to: {sorted(english - linked)}"
+
+
+def english_terms() -> list[str]:
+    """The first line of each glossary entry (its English name)."""
+    text = (BOOK / "glossary.md").read_text(encoding="utf-8")
+    names = []
+    for block in re.findall(r"```\{glossary\}\n(.*?)```", text, re.S):
+        for entry in re.split(r"\n\s*\n", block):
+            lines = [line for line in entry.splitlines() if line and not line.startswith(":")]
+            if lines and not lines[0][0].isspace():
+                names.append(lines[0].strip().lower())
+    return names
+
+
+def test_every_citation_is_in_the_bibliography():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (BOOK / "references.bib").read_text(encoding="utf-8"), re.M))
+    for page in BOOK.glob("*.md"):
+        for group in re.findall(r"\{cite:[pt]\}`([^`]*)`", page.read_text(encoding="utf-8")):
+            missing = {k.strip() for k in group.split(",")} - keys
+            assert not missing, f"{page.name}: {missing} not in book/references.bib"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_ends_with_exercises_then_its_assignment_and_how_to_hand_it_in(page):
+    text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
+    exercises, assignment = text.index("\n## Exercises\n"), text.index("\n## Assignment\n")
+    assert exercises < assignment and text.count("\n## ") - text[:exercises].count("\n## ") == 2
+    labels = re.findall(r"\{exercise\}.*\n:label: (\S+)", text[exercises:assignment])
+    assert 2 <= len(labels) <= 4
+    assert sorted(re.findall(r"\{solution\} (\S+)\n:class: dropdown", text)) == sorted(labels)
+    release = f"assignments/{page}/{page}.ipynb"
+    assert f"<../{release}>`" in text and (ROOT / release).is_file()
+    assert f"submitted/<your name>/{page}/{page}.ipynb" in text
