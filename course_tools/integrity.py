@@ -37,6 +37,7 @@ import html
 import secrets
 
 from nbformat import NotebookNode
+from traitlets import Bool
 
 from nbgrader import utils
 from nbgrader.api import Gradebook
@@ -296,6 +297,8 @@ def without_hidden_tests(source: str) -> str:
 
 class HideHiddenTests(Preprocessor):
     """Feedback step: no hidden-test source in what students get back."""
+
+    enabled = Bool(True, help="Whether to hide hidden tests in feedback (nbconvert's preprocessors start disabled).").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]

@@ -206,7 +206,8 @@ CASES: list[Case] = [
         "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass")),
          says=r"did not stop after the interrupt"),
     Case("memory-bomb", lambda r, ref, t: after(r, "setup", (
-        "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))")), says=r"MemoryError|kernel died"),
+        "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))")),
+         says=r"ran out of memory|ran past its time limit"),  # which comes first depends on the machine
     Case("fork-bomb", lambda r, ref, t: after(r, "setup", "import os\nwhile True:\n    os.fork()"),
          says=r"os\.fork"),
     Case("sys-exit", lambda r, ref, t: after(r, "setup", "import sys\nsys.exit()"), says=r"sys\.exit"),

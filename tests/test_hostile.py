@@ -1,0 +1,143 @@
+"""A class of hostile and broken submissions (tests/hostile), graded by the real command, sandboxed.
+
+One batch holds every case of tests.hostile.CASES and two honest students. For each case:
+grading finishes within its cap, the batch goes on, the honest students' grades are what
+they are alone, the report names what happened, and an attack scores no more than the
+untouched release (0) or is flagged for manual review. Needs bubblewrap (CI installs it).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from course_tools.assignments import hidden_test_lines
+from course_tools.grading import STARTUP_SECONDS
+from course_tools.sandbox import INSTALL_HINT, bwrap_problem
+from tests.conftest import ROOT
+from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, Targets, build_corpus
+from tests.test_grading import course_copy
+
+pytestmark = pytest.mark.skipif(bwrap_problem() is not None,
+                                reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})")
+
+CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 5, 45  # small caps, so that the hanging cases stay quick
+CAP = NOTEBOOK_TIMEOUT + STARTUP_SECONDS  # what one student's grading may take at most
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> SimpleNamespace:
+    base = tmp_path_factory.mktemp("hostile")
+    course = course_copy(base)
+    home, outside = base / "home", base / "outside"
+    home.mkdir()
+    outside.mkdir()
+    (home / "secret.txt").write_text("the instructor's own file")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    targets = Targets(course=course, home_file=home / "secret.txt", port=listener.getsockname()[1], outside=outside)
+    build_corpus(course, targets)
+    before = {name: _digest(course / name) for name in ("solutions", "assignments")}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "course_tools", "--root", str(course), "grade", "--jobs", "2",
+         "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT)],
+        capture_output=True, text=True, cwd=ROOT, timeout=1500)
+    elapsed = time.monotonic() - started
+    try:
+        listener.accept()
+        connected = True
+    except BlockingIOError:
+        connected = False
+    listener.close()
+    report = json.loads((course / "grading_report.json").read_text(encoding="utf-8"))
+    with open(course / "grades.csv", newline="") as f:
+        grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    print(result.stdout)  # the report, for the log of a failing run
+    return SimpleNamespace(course=course, result=result, elapsed=elapsed, connected=connected, targets=targets,
+                           before=before, grades=grades,
+                           outcomes={o["student"]: o for o in report["outcomes"]})
+
+
+def _outputs(course: Path, student: str) -> str:
+    notebook = json.loads((course / "autograded" / student / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8"))
+    texts = []
+    for cell in notebook["cells"]:
+        for out in cell.get("outputs", []):
+            texts.append("".join(out.get("text", "")) + out.get("evalue", ""))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_each_case_is_graded_as_expected_and_named(batch, case):
+    outcome = batch.outcomes[case.name]
+    everything = " ".join([outcome["reason"], *outcome["notes"], *outcome["flags"]])
+    assert outcome["status"] == case.status, outcome
+    assert outcome["seconds"] <= CAP, f"{case.name} took {outcome['seconds']} s, over its {CAP} s cap"
+    assert re.search(case.says, everything, re.I), f"the report does not say {case.says!r}: {everything}"
+    if case.status == "graded":
+        assert outcome["max_score"] == 10  # edited points never change what the assignment is worth
+        assert outcome["score"] == case.score, outcome
+        assert batch.grades[case.name] == case.score
+    else:
+        assert outcome["reason"] and "\n" not in outcome["reason"]
+        assert case.name not in batch.grades  # nothing half-written into the gradebook
+    if case.flagged:
+        assert outcome["flags"], f"{case.name} should be flagged for manual review"
+
+
+def test_honest_students_keep_their_grades(batch):
+    for student, score in HONEST.items():
+        outcome = batch.outcomes[student]
+        assert (outcome["status"], outcome["score"], outcome["flags"]) == ("graded", score, []), outcome
+        assert batch.grades[student] == score
+
+
+def test_the_batch_goes_on_and_fails_loudly(batch):
+    assert set(batch.outcomes) == {c.name for c in CASES} | set(HONEST)
+    assert batch.result.returncode == 1  # some submissions could not be graded
+    lines = batch.result.stdout.splitlines()
+    for student in batch.outcomes:
+        assert sum(line.startswith(f"{student} ") for line in lines) == 1, student
+
+
+def test_nothing_got_out_of_the_sandbox(batch):
+    course, targets = batch.course, batch.targets
+    assert not batch.connected, "a notebook reached a port on the grading machine"
+    assert "CONNECTED" not in _outputs(course, "network")
+    assert "\nREAD " not in "\n" + _outputs(course, "read-course-files")
+    assert "WROTE /" not in _outputs(course, "write-outside-folder")
+    assert {name: _digest(course / name) for name in ("solutions", "assignments")} == batch.before
+    assert list(targets.outside.iterdir()) == []
+    assert sorted(p.name for p in targets.home_file.parent.iterdir()) == ["secret.txt"]
+    assert not list(course.glob("pwned*")) and not list(course.glob("submitted/*/*/pwned*"))
+    # what the kernel wrote into its folder (files, links to the solutions) stays in the sandbox
+    for kind, names in (("autograded", [NOTEBOOK]), ("feedback", [NOTEBOOK.replace(".ipynb", ".html")])):
+        assert sorted(p.name for p in (course / kind / "write-outside-folder" / ASSIGNMENT).iterdir()) == names
+
+
+def test_feedback_never_shows_hidden_tests(batch):
+    hidden = hidden_test_lines(batch.course / "solutions" / ASSIGNMENT / NOTEBOOK)
+    feedback = sorted((batch.course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    assert len(feedback) == sum(o["status"] == "graded" for o in batch.outcomes.values())
+    for path in feedback:
+        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"{path.relative_to(batch.course)} shows hidden tests: {leaked[:3]}"
+    assert "(hidden tests, not shown)" in html.unescape(
+        (batch.course / "feedback" / "alice" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text())

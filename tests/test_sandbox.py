@@ -1,0 +1,192 @@
+"""The sandbox itself, and the grading command's refusal to run without it.
+
+The kernel tests start a sandboxed kernel directly and look around from inside it: what it
+can read and write, its network, its limits, its environment, and that nothing outlives it.
+They need bubblewrap and say how to install it when it is missing (CI installs it). The
+refusal test runs everywhere.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_tools import submissions
+from course_tools.sandbox import INSTALL_HINT, SandboxedKernelManager, bwrap_problem
+from tests.conftest import ROOT
+from tests.hostile import ASSIGNMENT, NOTEBOOK, filled_release, reference_code
+from tests.test_grading import course_copy, grade, submit
+
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
+                                 reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})")
+
+PROBE = r'''
+import json, os, resource, socket, sys
+def readable(path):
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+def writable(path):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        return True
+    except OSError:
+        return False
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    network = True
+except OSError:
+    network = False
+print(json.dumps({{
+    "uid": os.getuid(), "cwd": os.getcwd(), "root": sorted(os.listdir("/")),
+    "read": {{p: readable(p) for p in {read!r}}},
+    "write": {{p: writable(p) for p in {write!r}}},
+    "network": network,
+    "limits": {{name: resource.getrlimit(getattr(resource, name))[0]
+               for name in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE")}},
+    "env": dict(os.environ),
+}}))
+'''
+
+
+async def _run_in_kernel(workdir: Path, code: str, **limits) -> tuple[str, SandboxedKernelManager]:
+    km = SandboxedKernelManager(**limits)
+    await km.start_kernel(cwd=str(workdir))
+    kc = km.client()
+    kc.start_channels()
+    out: list[str] = []
+    try:
+        await kc.wait_for_ready(timeout=60)
+        await kc.execute_interactive(code, timeout=60, output_hook=lambda msg: out.append(
+            msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+    return "".join(out), km
+
+
+@needs_bwrap
+def test_kernel_sees_its_folder_and_nothing_else_of_the_course(tmp_path, monkeypatch):
+    workdir = tmp_path / "autograded" / "alice" / ASSIGNMENT
+    workdir.mkdir(parents=True)
+    (workdir / "data.txt").write_text("the student's own file")
+    monkeypatch.setenv("COURSE_SECRET_TOKEN", "do-not-leak")
+    listener = __import__("socket").create_server(("127.0.0.1", 0))
+    read = [str(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK), str(ROOT / "nbgrader_config.py"),
+            str(Path.home() / ".bashrc"), "/etc/shadow", "data.txt", str(Path(sys.prefix) / "pyvenv.cfg")]
+    write = ["new.txt", "/tmp/private.txt", str(tmp_path / "outside.txt"), str(ROOT / "pwned.txt")]
+    out, _ = asyncio.run(_run_in_kernel(workdir, PROBE.format(port=listener.getsockname()[1], read=read, write=write),
+                                        memory_mb=3000, max_processes=50, cpu_seconds=100))
+    listener.close()
+    seen = json.loads(out)
+    assert seen["cwd"] == str(workdir)
+    assert seen["uid"] != 0
+    assert seen["read"] == {read[0]: False, read[1]: False, read[2]: False, read[3]: False, "data.txt": True, read[5]: True}
+    assert seen["write"] == {"new.txt": True, "/tmp/private.txt": True, write[2]: False, write[3]: False}
+    assert not (workdir / "new.txt").exists(), "the kernel wrote into the instructor's folder, not its copy"
+    assert not (tmp_path / "outside.txt").exists() and not (ROOT / "pwned.txt").exists()
+    assert seen["network"] is False
+    assert seen["limits"] == {"RLIMIT_AS": 3000 << 20, "RLIMIT_NPROC": 50, "RLIMIT_CPU": 100,
+                              "RLIMIT_FSIZE": 64 << 20, "RLIMIT_CORE": 0}
+    assert "COURSE_SECRET_TOKEN" not in seen["env"] and seen["env"]["HOME"] == "/tmp"
+    assert seen["env"]["OMP_NUM_THREADS"] == "1" and seen["env"]["PYTHONHASHSEED"] == "0"
+    system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
+    assert set(seen["root"]) <= system | {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, ROOT)}
+
+
+@needs_bwrap
+def test_a_memory_bomb_stops_at_the_memory_limit(tmp_path):
+    bomb = "hog = []\ntry:\n    while True:\n        hog.append(bytearray(64 * 2**20))\nexcept MemoryError:\n" \
+           "    print('stopped at', len(hog) * 64, 'MiB')"
+    out, _ = asyncio.run(_run_in_kernel(tmp_path, bomb, memory_mb=1024))
+    assert out.startswith("stopped at") and int(out.split()[2]) < 1024
+
+
+@needs_bwrap
+def test_a_fork_bomb_ends_with_its_kernel(tmp_path):
+    bomb = "import os\nfor _ in range(200):\n    try:\n        os.fork()\n    except OSError:\n        break\nprint('forked')"
+    out, km = asyncio.run(_run_in_kernel(tmp_path, bomb, max_processes=40))
+    assert "forked" in out
+    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    assert km.connection_file not in ps, "sandboxed processes outlived their kernel"
+    assert not Path(km.connection_file).parent.exists(), "the kernel's connection folder was left behind"
+
+
+def test_grading_refuses_without_bubblewrap_and_says_how_to_install_it(tmp_path):
+    course = course_copy(tmp_path)
+    submit(course, "alice", course / "assignments" / ASSIGNMENT / NOTEBOOK, ASSIGNMENT)
+    nowhere = tmp_path / "bin"
+    nowhere.mkdir()
+    env = {**os.environ, "PATH": str(nowhere)}  # no bwrap on this PATH
+    result = subprocess.run([sys.executable, "-m", "course_tools", "--root", str(course), "grade"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 2
+    assert "apt-get install bubblewrap" in result.stderr and "--unsandboxed" in result.stderr
+    assert not (course / "autograded").exists() and not (course / "grades.csv").exists()
+
+
+def test_unsandboxed_grading_is_explicit_and_marked(tmp_path):
+    course = course_copy(tmp_path)
+    release = json.loads((course / "assignments" / ASSIGNMENT / NOTEBOOK).read_text())
+    reference = reference_code(json.loads((course / "solutions" / ASSIGNMENT / NOTEBOOK).read_text()))
+    submit(course, "alice", filled_release(release, reference), ASSIGNMENT)
+    result = grade(course, "--unsandboxed", ASSIGNMENT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("UNSANDBOXED")
+    report = json.loads((course / "grading_report.json").read_text())
+    assert report["sandboxed"] is False and report["outcomes"][0]["score"] == 10
+
+
+@needs_bwrap
+def test_regrading_gives_the_same_scores_and_numbers(tmp_path):
+    """04-teacher-forcing trains a model in the notebook: seeded, one thread, the same every time."""
+    assignment = "04-teacher-forcing"
+    course = course_copy(tmp_path)
+    release = json.loads((course / "assignments" / assignment / f"{assignment}.ipynb").read_text())
+    reference = reference_code(json.loads((course / "solutions" / assignment / f"{assignment}.ipynb").read_text()))
+    submit(course, "alice", filled_release(release, reference), assignment)
+    runs = []
+    for _ in range(2):
+        assert grade(course, assignment).returncode == 0
+        notebook = json.loads((course / "autograded" / "alice" / assignment / f"{assignment}.ipynb").read_text())
+        printed = ["".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream"]
+        runs.append((json.loads((course / "grading_report.json").read_text())["outcomes"][0]["score"], printed))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == 12
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda text: text[: len(text) // 2], "not valid JSON"),
+    (lambda text: text.replace('"nbformat": 4', '"nbformat": 5'), "nbformat 5 notebook"),
+    (lambda text: json.dumps({"cells": "none", "nbformat": 4}), "not a notebook"),
+    (lambda text: text.replace('"cells": [', '"cells": [{"cell_type": "code"},', 1), "does not follow the notebook format"),
+])
+def test_a_notebook_that_cannot_be_graded_gets_one_line_why(tmp_path, damage, reason):
+    release = ROOT / "assignments" / ASSIGNMENT / NOTEBOOK
+    (tmp_path / NOTEBOOK).write_text(damage(release.read_text()))
+    checked = submissions.check_submission(tmp_path, release)
+    assert checked.notebook is None and reason in checked.reason and "\n" not in checked.reason
+
+
+def test_honest_work_is_not_flagged_and_patches_are(tmp_path):
+    for folder in sorted((ROOT / "solutions").iterdir()):
+        notebook = f"{folder.name}.ipynb"
+        release = json.loads((ROOT / "assignments" / folder.name / notebook).read_text())
+        (tmp_path / notebook).write_text(json.dumps(filled_release(release, reference_code(json.loads(
+            (folder / notebook).read_text())))))
+        checked = submissions.check_submission(tmp_path, ROOT / "assignments" / folder.name / notebook)
+        assert (checked.reason, checked.notes, checked.flags) == ("", [], []), folder.name
+        (tmp_path / notebook).unlink()
+    found = submissions.scan_code("import torch\ntorch.allclose = lambda *a: True\n%timeit 1\n!ls", {"torch"})
+    assert found == ["calls get_ipython()", "changes torch.allclose"]
+
