@@ -40,13 +40,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from traitlets.config.loader import PyFileConfigLoader
+
 from course_tools.assignments import RELEASE_DIR, AssignmentError, check_names, release
 from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
-from course_tools.sandbox import LOG_PREFIX, bwrap_problem
+from course_tools.sandbox import LOG_PREFIX, SandboxedExecute, bwrap_problem
 from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission, clean_reason, flagged_lines
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
-DB_NAME, COURSE_ID = "gradebook.db", "seq2seq"
+DB_NAME = "gradebook.db"
 SANDBOX_ON = f"{LOG_PREFIX} sandboxed kernel"  # logged by SandboxedKernelManager at every start
 STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on top of the notebook's budget
 
@@ -115,15 +117,6 @@ class Settings:
             args.append("--SandboxedKernelManager.sandboxed=False")
         return args
 
-    def wall_seconds(self, root: Path) -> int:
-        """The cap on one student's whole nbgrader run."""
-        budget = self.notebook_timeout or _configured(root, "SandboxedExecute.notebook_timeout") or 600
-        return int(budget) + STARTUP_SECONDS
-
-
-def _configured(root: Path, key: str) -> float | None:
-    match = re.search(rf"^c\.{re.escape(key)}\s*=\s*([0-9.]+)", (root / "nbgrader_config.py").read_text(), re.M)
-    return float(match.group(1)) if match else None
 
 
 def find_submissions(root: Path, assignments: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -206,7 +199,7 @@ def _run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None
         return returncode, out.read()
 
 
-def _merge_into_gradebook(main_db: Path, scratch_db: Path, assignment: str, student: str) -> None:
+def _merge_into_gradebook(main_db: Path, scratch_db: Path, course_id: str, assignment: str, student: str) -> None:
     """Copy one student's grades from the scratch gradebook; main_db is replaced in one step."""
     from nbgrader.api import Gradebook
 
@@ -214,7 +207,7 @@ def _merge_into_gradebook(main_db: Path, scratch_db: Path, assignment: str, stud
     staged = main_db.with_name(f".{main_db.name}.{student}.{assignment}.tmp")
     shutil.copyfile(main_db, staged)
     try:
-        with Gradebook(f"sqlite:///{scratch_db}", COURSE_ID) as source, Gradebook(f"sqlite:///{staged}", COURSE_ID) as target:
+        with Gradebook(f"sqlite:///{scratch_db}", course_id) as source, Gradebook(f"sqlite:///{staged}", course_id) as target:
             submitted = source.find_submission(assignment, student)
             target.update_or_create_student(student)
             target.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
@@ -252,6 +245,11 @@ class Grader:
 
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root, self.settings = root, settings
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        self.course_id = config.CourseDirectory.get("course_id", "")
+        budget = settings.notebook_timeout or config.SandboxedExecute.get(
+            "notebook_timeout", SandboxedExecute.class_traits()["notebook_timeout"].default())
+        self.cap = int(budget) + STARTUP_SECONDS  # one student's whole run: the notebook, nbgrader's start, feedback
         self.lock = threading.Lock()  # one writer for gradebook.db, autograded/ and feedback/
         self.snapshot: Path | None = None  # the gradebook every scratch course starts from
 
@@ -286,12 +284,12 @@ class Grader:
                 shutil.copyfile(folder / "timestamp.txt", target / "timestamp.txt")
             worker = [sys.executable, "-m", "course_tools.grade_worker", assignment, student,
                       f"--SandboxedKernelManager.runtime_root={scratch}", *self.settings.nbgrader_args()]
-            code, log = _run_capped(worker, scratch, self.settings.wall_seconds(self.root))
+            code, log = _run_capped(worker, scratch, self.cap)
             notes, flags = _events(log)
             outcome.notes += notes
             outcome.flags += flags
             if code is None:
-                outcome.reason = f"grading ran past its {self.settings.wall_seconds(self.root)} s cap and was stopped"
+                outcome.reason = f"grading ran past its {self.cap} s cap and was stopped"
                 return
             if code not in (0, 3) or not (scratch / "autograded" / student / assignment).is_dir():
                 outcome.reason = _last_error(log)
@@ -308,13 +306,13 @@ class Grader:
         from nbgrader.api import Gradebook
 
         student, assignment = outcome.student, outcome.assignment
-        _merge_into_gradebook(self.root / DB_NAME, scratch / DB_NAME, assignment, student)
+        _merge_into_gradebook(self.root / DB_NAME, scratch / DB_NAME, self.course_id, assignment, student)
         for kind in ("autograded", "feedback"):
             source = scratch / kind / student / assignment
             if source.is_dir():
                 (self.root / kind / student).mkdir(parents=True, exist_ok=True)
                 _replace_folder(source, self.root / kind / student / assignment)
-        with Gradebook(f"sqlite:///{self.root / DB_NAME}", COURSE_ID) as gb:
+        with Gradebook(f"sqlite:///{self.root / DB_NAME}", self.course_id) as gb:
             submission = gb.find_submission(assignment, student)
             outcome.score = submission.score - (submission.late_submission_penalty or 0)
             outcome.max_score = submission.max_score

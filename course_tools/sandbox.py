@@ -15,15 +15,19 @@ What a sandboxed kernel sees:
                                        files nbgrader writes afterwards)
     /tmp                               private, size-capped; HOME is /tmp
     its connection folder              the kernel's ipc sockets and connection file
-Nothing else: not solutions/, the gradebook, other students' folders or the instructor's home.
-No network (its own empty network namespace: the client talks to it over ipc sockets), its own
-pid, ipc and uts namespaces, a clean environment, and limits on memory (address space),
+Nothing else: not solutions/, the gradebook, other students' folders or the instructor's home;
+the rest of its file system is read-only. No network (its own empty network namespace: the
+client talks to it over ipc sockets), its own pid, ipc and uts namespaces, no way to make
+namespaces of its own (seccomp), a clean environment, and limits on memory (address space),
 processes, CPU time, file size and wall-clock time (``prlimit`` and ``timeout`` inside).
 
 Run as root, bubblewrap itself cannot limit processes (root's processes are exempt from
 RLIMIT_NPROC, also in a user namespace), so the kernel then runs as an unprivileged uid of its
 own (``setpriv``), unique per grading process; run as anyone else, it runs in a user namespace
 as that user, where the process limit counts the sandbox's processes only.
+
+``SandboxedExecute`` is the notebook side: a budget for the whole notebook, interrupted cells,
+dead kernels and capped outputs, each reported on one ``course-grader:`` log line.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -49,7 +54,7 @@ from nbgrader.preprocessors import Execute
 
 INSTALL_HINT = ("install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu) or "
                 "`sudo dnf install bubblewrap` (Fedora)")
-MIN_BWRAP = (0, 8)  # --size for tmpfs, --perms for --dir
+MIN_BWRAP = (0, 8)  # --disable-userns, --size for tmpfs, --perms for --dir
 LOG_PREFIX = "course-grader:"  # log lines the grading command collects into its report
 UID_BASE = 3_000_000_000  # root: the kernel runs as UID_BASE + the grading process's pid
 SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -78,6 +83,41 @@ def bwrap_problem() -> str | None:
     return None
 
 
+# seccomp: the kernel may not make namespaces of its own. As root the sandbox has no user
+# namespace of its own to forbid them in (--disable-userns needs one), and a nested user
+# namespace lets a notebook mount a tmpfs that no memory limit counts.
+_ARCHES = {"x86_64": (0xC000003E, {"clone": 56, "unshare": 272, "clone3": 435}),  # AUDIT_ARCH_*, syscall numbers
+           "aarch64": (0xC00000B7, {"clone": 220, "unshare": 97, "clone3": 435})}
+_NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+
+
+def seccomp_filter() -> bytes | None:
+    """A BPF program for bwrap --seccomp: unshare() and clone() into new namespaces fail with EPERM,
+    clone3() with ENOSYS (so libc falls back to clone), other ABIs are killed; None off x86_64/aarch64."""
+    arch = _ARCHES.get(os.uname().machine)
+    if arch is None:
+        return None
+    audit_arch, nr = arch
+    load, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, kill, errno = 0x7FFF0000, 0x80000000, 0x00050000
+    program = [  # (code, jump if true, jump if false, k): jumps count the instructions skipped
+        (load, 0, 0, 4),                      # 0 architecture
+        (jeq, 0, 10, audit_arch),             # 1 another ABI (i386, ...): kill
+        (load, 0, 0, 0),                      # 2 syscall number
+        (jge, 8, 0, 0x40000000),              # 3 x32 ABI: kill
+        (jeq, 5, 0, nr["unshare"]),           # 4 -> EPERM
+        (jeq, 5, 0, nr["clone3"]),            # 5 -> ENOSYS
+        (jeq, 0, 2, nr["clone"]),             # 6 not clone: allow
+        (load, 0, 0, 16),                     # 7 clone's flags (low 32 bits of args[0])
+        (jset, 1, 0, _NEW_NAMESPACES),        # 8 a new namespace -> EPERM
+        (ret, 0, 0, allow),                   # 9
+        (ret, 0, 0, errno | 1),               # 10 EPERM
+        (ret, 0, 0, errno | 38),              # 11 ENOSYS
+        (ret, 0, 0, kill),                    # 12
+    ]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
 def readonly_paths() -> list[Path]:
     """What the kernel needs of this Python: the environment, its base install, course_lib."""
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
@@ -94,12 +134,15 @@ def readonly_paths() -> list[Path]:
 def bwrap_command(kernel_cmd: list[str], *, workdir: Path, private_workdir: Path, runtime: Path,
                   memory_mb: int, max_processes: int, cpu_seconds: int, wall_seconds: int,
                   file_mb: int, tmp_mb: int, uid: int | None = None,
-                  extra_readonly: list[Path] = ()) -> list[str]:
+                  extra_readonly: list[Path] = (), seccomp_fd: int | None = None) -> list[str]:
     """The command line that runs ``kernel_cmd`` sandboxed, its working folder ``workdir``
-    backed by ``private_workdir``. ``uid``: run as that uid (needed when grading as root)."""
+    backed by ``private_workdir``. ``uid``: run as that uid (needed when grading as root);
+    ``seccomp_fd``: an open file descriptor holding ``seccomp_filter()``."""
     args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session"]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     if uid is None:  # unprivileged: a user namespace, as the instructor's uid
-        args += ["--unshare-all", "--disable-userns"]
+        args += ["--unshare-all", "--unshare-user", "--disable-userns"]
     else:  # root: namespaces without a user namespace, then setpriv to an unprivileged uid
         args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                  "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -133,7 +176,7 @@ def bwrap_command(kernel_cmd: list[str], *, workdir: Path, private_workdir: Path
     for source, dest in ((runtime, runtime), (private_workdir, workdir)):
         args += ensure_parents(dest) + ["--bind", str(source), str(dest)]
         mounted.append(dest)
-    args += ["--chdir", str(workdir), "--clearenv"]
+    args += ["--remount-ro", "/", "--chdir", str(workdir), "--clearenv"]  # only /tmp and the binds stay writable
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp", "TMPDIR": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
@@ -215,17 +258,31 @@ class SandboxedKernelManager(AsyncKernelManager):
         if uid is not None:
             _chown_tree(runtime, uid)
             os.chmod(self.connection_file, 0o400)
+        bpf = seccomp_filter()
+        if bpf is None and uid is not None:
+            self.log.warning("%s no seccomp filter for %s: the kernel could make namespaces of its own",
+                             LOG_PREFIX, os.uname().machine)
+        read_end = None
+        if bpf is not None:  # bwrap reads the filter from a pipe
+            read_end, write_end = os.pipe()
+            os.write(write_end, bpf)
+            os.close(write_end)
         command = bwrap_command(
             kernel_cmd, workdir=workdir, private_workdir=private, runtime=runtime,
             memory_mb=self.memory_mb, max_processes=self.max_processes, cpu_seconds=self.cpu_seconds,
             wall_seconds=self.wall_seconds, file_mb=self.file_mb, tmp_mb=self.tmp_mb, uid=uid,
-            extra_readonly=[Path(p) for p in self.extra_readonly])
+            extra_readonly=[Path(p) for p in self.extra_readonly], seccomp_fd=read_end)
         # the kernel's own stdout/stderr (file descriptors 1 and 2) never reach the grader's log
         kw.update(cwd=str(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                  env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+                  env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                  pass_fds=() if read_end is None else (read_end,))
         self.log.info("%s sandboxed kernel in %s (uid %s)", LOG_PREFIX, workdir, uid if uid is not None else os.getuid())
         self.log.debug("sandboxed kernel: %s", command)
-        await super()._async_launch_kernel(command, **kw)
+        try:
+            await super()._async_launch_kernel(command, **kw)
+        finally:
+            if read_end is not None:
+                os.close(read_end)
 
     async def _async_interrupt_kernel(self) -> None:
         if not (self.sandboxed and self.has_kernel):
