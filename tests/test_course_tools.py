@@ -26,10 +26,12 @@ def test_cache_is_dropped_when_course_lib_changes(tmp_path):
 
 
 def test_failing_chapter_fails_the_build_naming_chapter_and_cell(tmp_path):
-    for name in ("_config.yml",):
-        shutil.copy(ROOT / name, tmp_path)
+    shutil.copy(ROOT / "_config.yml", tmp_path)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/broken\n")
     (tmp_path / "book").mkdir()
+    for folder in ("_ext", "_static"):  # the local Sphinx extensions and the favicon _config.yml names
+        shutil.copytree(ROOT / "book" / folder, tmp_path / "book" / folder)
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
     (tmp_path / "book" / "intro.md").write_text("# Intro\n")
     (tmp_path / "book" / "broken.md").write_text(
         (ROOT / "book" / "01-rnn-taxonomy.md").read_text().split("# 1.")[0]
