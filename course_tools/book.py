@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BUILD_DIR = "_build"
@@ -71,7 +72,9 @@ def build(root: Path) -> int:
         report.unlink()
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
                "--warningiserror", "--nitpick", "--keep-going"]
+    start = time.perf_counter()
     status = subprocess.run(command, cwd=root).returncode
     for report in failure_reports(root):
         print("\n" + describe_failure(report))
+    print(f"book build took {time.perf_counter() - start:.0f} s (exit status {status})")
     return status
