@@ -217,6 +217,53 @@ def _open_target(call: ast.Call) -> str:
     return f"{path!r}, outside its folder" if path.startswith(("/", "~")) or ".." in Path(path).parts else ""
 
 
+def locked_bindings(notebook: dict) -> dict[str, str]:
+    """Names the locked cells bind, each to what it imports ("" for a function or class they define)."""
+    bound = {}
+    for cell in notebook["cells"]:
+        if cell.get("cell_type") != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
+            continue
+        try:
+            tree = ast.parse(_python(_source(cell)))
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                              for a in node.names})
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                bound.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names if a.name != "*"})
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound[node.name] = ""  # defined there, not imported
+    return bound
+
+
+def rebound_names(source: str, bound: dict[str, str]) -> list[str]:
+    """What in a student's cell gives a locked cell's name another meaning (``torch = ...``)."""
+    try:
+        tree = ast.parse(_python(source))
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, ast.Import):
+            names = [a.asname or a.name.split(".")[0] for a in node.names
+                     if bound.get(a.asname or a.name.split(".")[0]) not in (None, a.name if a.asname else a.name.split(".")[0])]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [a.asname or a.name for a in node.names
+                     if bound.get(a.asname or a.name) not in (None, f"{node.module}.{a.name}")]
+        else:
+            continue
+        found += [f"redefines {name}, which a locked cell {'imports' if bound[name] else 'defines'}"
+                  for name in names if name in bound]
+    return found
+
+
 def module_names(notebook: dict) -> set[str]:
     """Names the notebook binds to imported modules (import torch, import numpy as np, from torch import nn)."""
     names = set()
@@ -261,11 +308,11 @@ def check_submission(folder: Path, release_notebook: Path, max_bytes: int = MAX_
     notes, flags = match_release(notebook, release)
     checked.notes += notes
     checked.flags += flags
-    modules = module_names(notebook)
+    modules, bound = module_names(notebook), locked_bindings(notebook)
     for index, cell in enumerate(notebook["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.get("cell_type") == "code" and not meta.get("locked"):
-            for finding in scan_code(_source(cell), modules):
+            for finding in scan_code(_source(cell), modules) + rebound_names(_source(cell), bound):
                 checked.flags.append(f"cell {index + 1} {finding}")
     checked.notebook = notebook
     return checked
