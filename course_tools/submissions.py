@@ -238,6 +238,17 @@ def locked_bindings(notebook: dict) -> dict[str, str]:
     return bound
 
 
+def _assigned_names(target: ast.AST) -> list[str]:
+    """Names an assignment target binds (``a``, ``a, b``, ``*a``), not ``a.x`` or ``a[0]``."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _assigned_names(element)]
+    if isinstance(target, ast.Starred):
+        return _assigned_names(target.value)
+    return []
+
+
 def rebound_names(source: str, bound: dict[str, str]) -> list[str]:
     """What in a student's cell gives a locked cell's name another meaning (``torch = ...``)."""
     try:
@@ -248,7 +259,7 @@ def rebound_names(source: str, bound: dict[str, str]) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            names = [name for t in targets for name in _assigned_names(t)]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = [node.name]
         elif isinstance(node, ast.Import):

@@ -191,4 +191,8 @@ def test_honest_work_is_not_flagged_and_patches_are(tmp_path):
         (tmp_path / notebook).unlink()
     found = submissions.scan_code("import torch\ntorch.allclose = lambda *a: True\n%timeit 1\n!ls", {"torch"})
     assert found == ["calls get_ipython()", "changes torch.allclose"]
+    bound = {"torch": "torch", "digit_batch": ""}
+    assert submissions.rebound_names("torch.allclose = f\nimport torch\nx = torch.ones(1)", bound) == []
+    assert submissions.rebound_names("import numpy as torch\ndef digit_batch(): pass", bound) == [
+        "redefines torch, which a locked cell imports", "redefines digit_batch, which a locked cell defines"]
 
