@@ -25,6 +25,7 @@ the score or the reason, and what needs a human look (flags).
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import re
@@ -299,7 +300,8 @@ class Grader:
                 return
             if code == 3:
                 outcome.notes.append(f"no feedback: {_last_error(log)}")
-            with self.lock:
+            with self.lock, open(self.root / f".{DB_NAME}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # also against another grading command on this course
                 self._publish(scratch, outcome)
 
     def _publish(self, scratch: Path, outcome: Outcome) -> None:

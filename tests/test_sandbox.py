@@ -12,11 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from course_tools import submissions
+from course_tools.grading import _run_capped
 from course_tools.sandbox import INSTALL_HINT, SandboxedKernelManager, bwrap_problem
 from tests.conftest import ROOT
 from tests.hostile import ASSIGNMENT, NOTEBOOK, filled_release, reference_code
@@ -121,6 +123,16 @@ def test_a_fork_bomb_ends_with_its_kernel(tmp_path):
     ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
     assert km.connection_file not in ps, "sandboxed processes outlived their kernel"
     assert not Path(km.connection_file).parent.exists(), "the kernel's connection folder was left behind"
+
+
+def test_a_run_past_its_cap_is_stopped_with_everything_it_started(tmp_path):
+    sleeper = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    started = time.monotonic()
+    code, _ = _run_capped([sys.executable, "-c", sleeper], tmp_path, seconds=2)
+    assert code is None and time.monotonic() - started < 10
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+    assert "time.sleep(60)" not in ps, "a child of the stopped run is still alive"
 
 
 def test_grading_refuses_without_bubblewrap_and_says_how_to_install_it(tmp_path):

@@ -215,7 +215,7 @@ CASES: list[Case] = [
     Case("segfault", lambda r, ref, t: after(r, "setup", "import ctypes\nctypes.string_at(0)"), says=r"kernel died"),
     Case("output-one-long-line", lambda r, ref, t: after(r, "setup", 'print("x" * 50_000_000)'),
          says=r"output truncated"),
-    Case("output-many-lines", lambda r, ref, t: after(r, "setup", "for i in range(3_000_000):\n    print(i)"),
+    Case("output-many-lines", lambda r, ref, t: after(r, "setup", "for i in range(300_000):\n    print(i, '.' * 200)"),
          says=r"output truncated"),
     Case("output-large-image", lambda r, ref, t: after(r, "setup", (
         "import base64, os\nfrom IPython.display import display\n"
