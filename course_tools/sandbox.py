@@ -31,6 +31,7 @@ dead kernels and capped outputs, each reported on one ``course-grader:`` log lin
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -80,6 +81,30 @@ def bwrap_problem() -> str | None:
     version = tuple(int(n) for n in re.findall(r"\d+", out)[:2])
     if version < MIN_BWRAP:
         return f"bubblewrap {out.strip()} is too old (need {'.'.join(map(str, MIN_BWRAP))}+); {INSTALL_HINT}"
+    return _trial_run()
+
+
+@functools.lru_cache(maxsize=1)
+def _trial_run() -> str | None:
+    """Run `true` in the sandbox once: bwrap may be installed where namespaces are not allowed
+    (a container without the privilege, a kernel that forbids unprivileged user namespaces)."""
+    with tempfile.TemporaryDirectory(prefix="nbk-") as scratch:
+        runtime = Path(scratch)
+        (runtime / "work").mkdir()
+        uid = UID_BASE + os.getpid() if os.geteuid() == 0 else None
+        if uid is not None:
+            _chown_tree(runtime, uid)
+        command = bwrap_command(["true"], workdir=runtime / "work", private_workdir=runtime / "work", runtime=runtime,
+                                memory_mb=512, max_processes=16, cpu_seconds=10, wall_seconds=10, file_mb=1,
+                                tmp_mb=1, uid=uid)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as err:
+            return f"bwrap does not run here ({err})"
+    if result.returncode != 0:
+        why = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        return (f"bwrap cannot build the sandbox here ({why}); it needs Linux namespaces: a container must "
+                "allow them (e.g. docker run --privileged), and unprivileged user namespaces must be enabled")
     return None
 
 
