@@ -18,7 +18,8 @@ What a sandboxed kernel sees:
 Nothing else: not solutions/, the gradebook, other students' folders or the instructor's home;
 the rest of its file system is read-only. No network (its own empty network namespace: the
 client talks to it over ipc sockets), its own pid, ipc and uts namespaces, no way to make
-namespaces of its own (seccomp), a clean environment, and limits on memory (address space),
+namespaces of its own (seccomp), a clean environment, and limits on memory (the address space
+of each process, and the memory of all its processes together, watched from outside),
 processes, CPU time, file size and wall-clock time (``prlimit`` and ``timeout`` inside).
 
 Run as root, bubblewrap itself cannot limit processes (root's processes are exempt from
@@ -41,10 +42,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from queue import Empty
 
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -255,8 +258,44 @@ class SandboxedKernelManager(AsyncKernelManager):
     extra_readonly = List(Unicode(), help="More host paths the kernel may read.").tag(config=True)
     runtime_root = Unicode("/tmp", help="Where each kernel's connection folder goes (a short path: "
                            "ipc socket paths are limited to about 100 characters).").tag(config=True)
+    total_memory_mb = Integer(6144, help="Memory (proportional set size) of all the sandbox's processes together (MiB): "
+                              "the address-space limit holds per process, and a notebook may fork.").tag(config=True)
 
     _runtime: Path | None = None
+    killed_for: str | None = None  # why the memory watch stopped the kernel
+
+    def _watch_memory(self, pid: int) -> None:
+        """Kill the sandbox when its processes together hold more than total_memory_mb (checked 4 times a second)."""
+
+        def total(processes, measure) -> int:
+            size = 0
+            for process in processes:
+                for how in (measure, lambda p: p.memory_info().rss):  # rss where pss is not readable
+                    try:
+                        size += how(process)
+                        break
+                    except psutil.AccessDenied:
+                        continue
+                    except psutil.Error:  # gone meanwhile
+                        break
+            return size
+
+        limit = self.total_memory_mb << 20
+        try:
+            sandbox = psutil.Process(pid)
+            while sandbox.is_running() and sandbox.status() != psutil.STATUS_ZOMBIE:
+                processes = [sandbox, *sandbox.children(recursive=True)]
+                # resident sizes first (cheap, and never less); over the limit, the proportional
+                # sizes decide, where pages a fork shares with its parent count once
+                if total(processes, lambda p: p.memory_info().rss) > limit and \
+                        (used := total(processes, lambda p: p.memory_full_info().pss)) > limit:
+                    self.killed_for = (f"its processes together held {used >> 20} MiB, over the sandbox's "
+                                       f"{self.total_memory_mb} MiB")
+                    sandbox.kill()  # bwrap: --die-with-parent and the pid namespace take the rest along
+                    return
+                time.sleep(0.25)
+        except psutil.Error:
+            return
 
     async def _async_pre_start_kernel(self, **kw):  # type: ignore[override]
         if self.sandboxed:
@@ -308,6 +347,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         finally:
             if read_end is not None:
                 os.close(read_end)
+        self.killed_for = None
+        threading.Thread(target=self._watch_memory, args=(self.provisioner.process.pid,), daemon=True).start()
 
     async def _async_interrupt_kernel(self) -> None:
         if not (self.sandboxed and self.has_kernel):
@@ -450,7 +491,7 @@ class SandboxedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             process = getattr(self.km.provisioner, "process", None)
-            reason = exit_reason(process.poll() if process is not None else None)
+            reason = getattr(self.km, "killed_for", None) or exit_reason(process.poll() if process is not None else None)
             self._stopped = "the kernel died"
             self._event(f"{where}: the kernel died: {reason}; the cells after it were not run")
             cell.outputs = list(cell.get("outputs", [])) + [_error_output("DeadKernelError", reason)]

@@ -116,6 +116,31 @@ def test_a_memory_bomb_stops_at_the_memory_limit(tmp_path):
 
 
 @needs_bwrap
+def test_forked_memory_hogs_are_stopped_together(tmp_path):
+    """The address-space limit holds per process; the sandbox also watches its processes' sum."""
+    hogs = ("import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        hog = bytearray(400 * 2**20)\n"
+            "        time.sleep(60)\nprint('still alive')\ntime.sleep(60)")
+
+    async def run() -> SandboxedKernelManager:
+        km = SandboxedKernelManager(total_memory_mb=1200)
+        await km.start_kernel(cwd=str(tmp_path))
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=60)
+        kc.execute(hogs)
+        for _ in range(100):
+            if not await km.is_alive():
+                break
+            await asyncio.sleep(0.2)
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+        return km
+
+    km = asyncio.run(run())
+    assert km.killed_for and "over the sandbox's 1200 MiB" in km.killed_for
+
+
+@needs_bwrap
 def test_a_fork_bomb_ends_with_its_kernel(tmp_path):
     bomb = "import os\nfor _ in range(200):\n    try:\n        os.fork()\n    except OSError:\n        break\nprint('forked')"
     out, km = asyncio.run(_run_in_kernel(tmp_path, bomb, max_processes=40))
