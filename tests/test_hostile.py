@@ -28,8 +28,9 @@ from tests.conftest import ROOT
 from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, Targets, build_corpus
 from tests.test_grading import course_copy
 
-pytestmark = pytest.mark.skipif(bwrap_problem() is not None,
-                                reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})")
+pytestmark = [pytest.mark.skipif(bwrap_problem() is not None,
+                                 reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})"),
+              pytest.mark.xdist_group("hostile")]  # one worker grades the batch once, for every test here
 
 CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 5, 45  # small caps, so that the hanging cases stay quick
 CAP = NOTEBOOK_TIMEOUT + STARTUP_SECONDS  # what one student's grading may take at most
