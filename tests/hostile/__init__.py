@@ -233,7 +233,7 @@ CASES: list[Case] = [
          says=r"builtins", flagged=True),
     Case("patch-tensor-bool", lambda r, ref, t: after(with_code(r, masked_softmax=WRONG_SOFTMAX), "masked_softmax",
                                                        "torch.Tensor.__bool__ = lambda self: True\n"
-                                                       "torch.allclose = torch.ones_like  # a tensor, and now true"),
+                                                       "torch.allclose = torch.eq  # a tensor of booleans, each now true"),
          says=r"Tensor|allclose", flagged=True),
     Case("redefine-test-helpers", lambda r, ref, t: after(with_code(r, masked_softmax=WRONG_SOFTMAX), "setup", FAKE_TORCH),
          says=r"'torch'.*redefined", flagged=True),
