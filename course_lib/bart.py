@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_lib.bert import init_weights
+from course_lib.hugging_face import copy_weights
 from course_lib.t5 import EncoderDecoderLM
 from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderLayer, LearnedPositionalEncoding,
                                     TransformerConfig, TransformerState, causal_mask)
@@ -181,7 +183,7 @@ class BartForConditionalGeneration(EncoderDecoderLM):
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.register_buffer("final_logits_bias", torch.zeros(1, config.vocab_size))
         self.kv_cache = True
-        self.apply(_init_weights)
+        self.apply(init_weights)  # BERT's: N(0, 0.02), zero biases and padding row
         self.lm_head.weight = self.shared.weight  # tied: one matrix embeds tokens and scores them
 
     # -- pieces -------------------------------------------------------------------------------
@@ -228,19 +230,6 @@ class BartForConditionalGeneration(EncoderDecoderLM):
         return y, caches
 
 
-def _init_weights(module: nn.Module) -> None:
-    """BART's initialisation: N(0, 0.02) weights, zero biases and padding row, LayerNorm at (1, 0)."""
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=0.02)
-    if isinstance(module, nn.Linear) and module.bias is not None:
-        nn.init.zeros_(module.bias)
-    if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-        module.weight.data[module.padding_idx] = 0.0
-    if isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-
-
 # ---------------------------------------------------------------------------------------------
 # Hugging Face weights
 
@@ -280,20 +269,9 @@ def load_hugging_face_weights(model: BartForConditionalGeneration, state: dict[s
     """
     if not any(key.startswith("model.") for key in state):
         state = {f"model.{key}": value for key, value in state.items()}
-    names = _hugging_face_names(model.config)
-    missing = [theirs for theirs in names.values() if theirs not in state]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise ValueError(f"{source} lacks {shown}: is it a BartForConditionalGeneration state dict matching"
-                         " the config?")
-    ours = dict(model.named_parameters())
+    copy_weights(model, state, _hugging_face_names(model.config), source=source,
+                 expected="a BartForConditionalGeneration state dict matching the config")
     with torch.no_grad():
-        for our_name, their_name in names.items():
-            value = state[their_name]
-            if value.shape != ours[our_name].shape:
-                raise ValueError(f"{source}: {their_name} has shape {tuple(value.shape)}, the config implies"
-                                 f" {tuple(ours[our_name].shape)}")
-            ours[our_name].copy_(value)
         bias = state.get("final_logits_bias", state.get("model.final_logits_bias"))
         if bias is None:
             model.final_logits_bias.zero_()

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_lib.hugging_face import copy_weights
 from course_lib.transformer import EncoderLayer, TransformerConfig
 
 
@@ -122,7 +123,7 @@ class BertModel(nn.Module):
         layer_config = config.layer_config()
         self.layers = nn.ModuleList(EncoderLayer(layer_config) for _ in range(config.num_layers))
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
-        self.apply(_init_weights)
+        self.apply(init_weights)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, need_weights: bool = False) -> BertOutput:
@@ -162,8 +163,9 @@ class BertModel(nn.Module):
         return model.eval()
 
 
-def _init_weights(module: nn.Module) -> None:
-    """BERT's initialisation: N(0, 0.02) weights, zero biases, LayerNorm at (1, 0)."""
+def init_weights(module: nn.Module) -> None:
+    """BERT's initialisation (BART uses it too): N(0, 0.02) weights, zero biases and padding row,
+    LayerNorm at (1, 0). Apply with ``model.apply(init_weights)``."""
     if isinstance(module, (nn.Linear, nn.Embedding)):
         nn.init.normal_(module.weight, std=0.02)
     if isinstance(module, nn.Linear) and module.bias is not None:
@@ -186,8 +188,8 @@ class BertForPreTraining(nn.Module):
         self.mlm_transform = nn.Sequential(nn.Linear(H, H), nn.GELU(), nn.LayerNorm(H, eps=config.layer_norm_eps))
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.nsp = nn.Linear(H, 2)
-        self.mlm_transform.apply(_init_weights)
-        self.nsp.apply(_init_weights)
+        self.mlm_transform.apply(init_weights)
+        self.nsp.apply(init_weights)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None,
@@ -268,17 +270,6 @@ def load_hugging_face_weights(model: BertModel, state: dict[str, torch.Tensor], 
     """Copy a Hugging Face BertModel state dict (with or without a 'bert.' prefix) into ``model``."""
     if any(key.startswith("bert.") for key in state):
         state = {key[len("bert."):]: value for key, value in state.items() if key.startswith("bert.")}
-    names = _hugging_face_names(model.config)
-    missing = [theirs for theirs in names.values() if theirs not in state]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise ValueError(f"{source} lacks {shown}: is it a BERT checkpoint matching its config.json?")
-    ours = dict(model.named_parameters())
-    with torch.no_grad():
-        for our_name, their_name in names.items():
-            value = state[their_name]
-            if value.shape != ours[our_name].shape:
-                raise ValueError(f"{source}: {their_name} has shape {tuple(value.shape)}, the config implies"
-                                 f" {tuple(ours[our_name].shape)}")
-            ours[our_name].copy_(value)
+    copy_weights(model, state, _hugging_face_names(model.config), source=source,
+                 expected="a BERT checkpoint matching its config.json")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_lib.hugging_face import copy_weights
 from course_lib.transformer import (DecoderLayer, EncoderLayer, FeedForward, LayerCache, MultiHeadAttention,
                                     TransformerConfig, TransformerState, causal_mask, padding_mask)
 
@@ -507,22 +508,10 @@ def load_hugging_face_weights(model: T5ForConditionalGeneration, state: dict[str
     Keys Hugging Face keeps twice (``encoder.embed_tokens``, ``decoder.embed_tokens``, and
     ``lm_head`` when tied) are the shared embedding; other extra keys are ignored.
     """
-    names = _hugging_face_names(model.config)
-    missing = [theirs for theirs in names.values() if theirs not in state]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        hint = ""
-        if model.config.feed_forward == "relu" and any(".DenseReluDense.wi_0." in key for key in state):
-            hint = " (it has a gated feed-forward: build the model with feed_forward='gated-gelu')"
-        elif model.config.feed_forward == "gated-gelu" and any(".DenseReluDense.wi." in key for key in state):
-            hint = " (its feed-forward is not gated: build the model with feed_forward='relu')"
-        raise ValueError(f"{source} lacks {shown}{hint}: is it a T5ForConditionalGeneration state dict matching"
-                         " the config?")
-    ours = dict(model.named_parameters())
-    with torch.no_grad():
-        for our_name, their_name in names.items():
-            value = state[their_name]
-            if value.shape != ours[our_name].shape:
-                raise ValueError(f"{source}: {their_name} has shape {tuple(value.shape)}, the config implies"
-                                 f" {tuple(ours[our_name].shape)}")
-            ours[our_name].copy_(value)
+    hint = ""
+    if model.config.feed_forward == "relu" and any(".DenseReluDense.wi_0." in key for key in state):
+        hint = " (it has a gated feed-forward: build the model with feed_forward='gated-gelu')"
+    elif model.config.feed_forward == "gated-gelu" and any(".DenseReluDense.wi." in key for key in state):
+        hint = " (its feed-forward is not gated: build the model with feed_forward='relu')"
+    copy_weights(model, state, _hugging_face_names(model.config), source=source, hint=hint,
+                 expected="a T5ForConditionalGeneration state dict matching the config")

@@ -12,6 +12,7 @@ from torch import nn
 
 from course_lib.bart import BartConfig, BartForConditionalGeneration, load_hugging_face_weights, shift_tokens_right
 from course_lib.decoding import beam_search, greedy_decode
+from tests.conftest import an_end_token
 
 VOCAB, MAX_LEN = 100, 12
 PAD, START = 1, 2  # BART: <s>=0, <pad>=1, </s>=2, and the decoder starts from </s>
@@ -82,14 +83,6 @@ def test_logits_equal_hugging_face(pairs, scale_embedding):
     written_out.load_state_dict(ours.state_dict())
     with torch.no_grad():
         assert torch.allclose(written_out(ids, mask, decoder_input_ids), expected, atol=1e-5)
-
-
-def an_end_token(tokens: torch.Tensor, pad_id: int) -> int:
-    """A token the model produces in some rows but not all: as </s> it stops rows at different steps."""
-    for token in tokens.flatten().tolist():
-        if token != pad_id and not (tokens == token).any(dim=1).all():
-            return token
-    raise AssertionError(f"every row produces the same tokens: {tokens}")
 
 
 @pytest.mark.parametrize("scale_embedding", [False, True])

@@ -13,6 +13,7 @@ from torch import nn
 from course_lib.decoding import beam_search, greedy_decode
 from course_lib.t5 import (RMSNorm, T5Config, T5ForConditionalGeneration, load_hugging_face_weights,
                            relative_position_bucket)
+from tests.conftest import an_end_token
 
 VOCAB, D, MAX_LEN = 100, 32, 12
 VARIANTS = [("relu", True), ("relu", False), ("gated-gelu", True), ("gated-gelu", False)]
@@ -82,14 +83,6 @@ def test_logits_equal_hugging_face(pairs, feed_forward, tie):
     written_out.load_state_dict(ours.state_dict())
     with torch.no_grad():
         assert torch.allclose(written_out(ids, mask, decoder_input_ids), expected, atol=1e-5)
-
-
-def an_end_token(tokens: torch.Tensor, pad_id: int) -> int:
-    """A token the model produces in some rows but not all: as <eos> it stops rows at different steps."""
-    for token in tokens.flatten().tolist():
-        if token != pad_id and not (tokens == token).any(dim=1).all():
-            return token
-    raise AssertionError(f"every row produces the same tokens: {tokens}")
 
 
 @pytest.mark.parametrize("feed_forward, tie", VARIANTS)
