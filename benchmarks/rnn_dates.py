@@ -7,6 +7,7 @@ trains the same steps; the time is measured, not imposed.
 
     .venv/bin/python benchmarks/rnn_dates.py            # on get_device(): CUDA, MPS or CPU
     COURSE_DEVICE=cpu .venv/bin/python benchmarks/rnn_dates.py --threads 2
+    COURSE_DEVICE=cpu .venv/bin/python benchmarks/rnn_dates.py --save   # the table the performance page shows
 
 On the CPU it uses one torch thread unless told otherwise: when anything else runs on the
 machine, two threads wait on each other at every small operation (measured on a shared
@@ -21,6 +22,7 @@ import time
 
 import torch
 
+import results
 from course_lib import get_device
 from course_lib.recipes import dates_gru
 from course_lib.seq2seq import count_parameters
@@ -34,6 +36,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's choice)")
+    parser.add_argument("--save", action="store_true",
+                        help="write the table to benchmarks/results/rnn_dates.json (the book's performance page shows it)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when piped to a file
     if args.threads:
@@ -70,6 +74,15 @@ def main() -> None:
           f" (target >= {TARGET_EXACT_MATCH:.0%})")
     print(f"{'PASS' if time_ok else 'FAIL'}: training {seconds:.1f} s (target <= {TARGET_SECONDS:.0f} s"
           " on 2 CPU cores; a busy machine inflates it, see the load average above)")
+    if args.save:
+        row = {"model": "GRU encoder-decoder, no attention", "parameters": count_parameters(model),
+               "exact_match": test["exact_match"], "token_accuracy": test["token_accuracy"],
+               "teacher_forced_token_accuracy": test["teacher_forced_token_accuracy"], "seconds": seconds,
+               "steps_per_second": recipe.steps / seconds, "cpu": cpu}
+        path = results.save("rnn_dates", device, [row], recipe=recipe.name, steps=recipe.steps,
+                            test_size=len(recipe.data.test), seed=args.seed,
+                            targets={"exact_match": TARGET_EXACT_MATCH, "seconds": TARGET_SECONDS})
+        print(f"saved {path}")
 
 
 if __name__ == "__main__":

@@ -340,8 +340,10 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
         shutil.copyfile(root / DB_NAME, grader.snapshot)
         with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
             report.outcomes = list(pool.map(lambda pair: grader.grade_one(*pair), pairs))
+    # the report first: a failed export must not lose what grading did (the grades are in gradebook.db)
+    (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
     if export.returncode != 0:
-        raise AssignmentError(f"nbgrader export failed: {_last_error(export.stdout + export.stderr)}")
-    (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        raise AssignmentError(f"nbgrader export failed: {_last_error(export.stdout + export.stderr)}; the grades are "
+                              f"in {DB_NAME} and what grading did is in {REPORT_JSON}: run `nbgrader export` again")
     return report
