@@ -65,7 +65,7 @@ def read_notebook(path: Path, max_bytes: int) -> tuple[dict | None, str]:
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as err:
-        return None, f"{path.name} is not valid JSON ({err.msg}; line {err.lineno}, column {err.colno})"
+        return None, f"{path.name} is not valid JSON ({err})"
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         return None, f"{path.name} is JSON but not a notebook (no list of cells)"
     if notebook.get("nbformat") != 4:
