@@ -50,16 +50,20 @@ def notebook_pages(root: Path = ROOT) -> list[Path]:
 
 
 def install_cell(page_text: str, url: str, branch: str) -> str:
-    """The first code cell of a page: install course_lib from the repository when it is missing."""
-    extras = sorted(package for module, package in BOOK_EXTRA_MODULES.items()
-                    if re.search(rf"^\s*(import|from)\s+{module}\b", page_text, re.M))
-    packages = " ".join([f'"course-lib @ git+{url}@{branch}"', *extras])
+    """The first code cell of a page: install course_lib (and what the page imports from the
+    ``[book]`` extra) from the repository when any of it is missing, then import it, so that a
+    failed install stops at this cell, under pip's message, not at a later import."""
+    extras = {module: package for module, package in sorted(BOOK_EXTRA_MODULES.items())
+              if re.search(rf"^\s*(import|from)\s+{module}\b", page_text, re.M)}
+    packages = " ".join([f'"course-lib @ git+{url}@{branch}"', *extras.values()])
+    modules = ", ".join(["course_lib", *extras])
     return ("```{code-cell} ipython3\n:tags: [remove-cell]\n"
             f"{MARKER} (Colab, a fresh Jupyter), install course_lib; here it does nothing.\n"
             "try:\n"
-            "    import course_lib  # noqa: F401\n"
+            f"    import {modules}  # noqa: F401\n"
             "except ImportError:\n"
             f"    %pip install --quiet {packages}\n"
+            f"    import {modules}  # noqa: F401\n"
             "```\n\n")
 
 

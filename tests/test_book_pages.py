@@ -67,25 +67,32 @@ class FakeIPython:
         self.magics.append((name, line))
 
 
-def run_cell(source: str) -> list[tuple[str, str]]:
+def run_cell(source: str, shell: FakeIPython) -> None:
     from IPython.core.inputtransformer2 import TransformerManager
 
-    shell = FakeIPython()
     exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
-    return shell.magics
 
 
 @pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean"])
 def test_install_cell_does_nothing_here_and_installs_from_the_repository_elsewhere(page, monkeypatch):
     source = install_cell(page)
-    assert run_cell(source) == []  # course_lib is importable, as in the book's build: nothing runs, nothing prints
-    monkeypatch.setitem(sys.modules, "course_lib", None)  # now `import course_lib` raises ImportError
-    ((magic, line),) = run_cell(source)
-    url, branch = config()["repository"]["url"], config()["repository"]["branch"]
-    assert magic == "pip" and f'"course-lib @ git+{url}@{branch}"' in line
     text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
-    for module, package in launch.BOOK_EXTRA_MODULES.items():  # what the page imports from the [book] extra
-        assert (package in line) == bool(re.search(rf"^\s*import {module}|^\s*from {module} ", text, re.M))
+    extras = {module: package for module, package in launch.BOOK_EXTRA_MODULES.items()  # from the [book] extra
+              if re.search(rf"^\s*import {module}|^\s*from {module} ", text, re.M)}
+    shell = FakeIPython()
+    run_cell(source, shell)
+    assert shell.magics == []  # all importable, as in the book's build: nothing runs, nothing prints
+    url, branch = config()["repository"]["url"], config()["repository"]["branch"]
+    for missing in ["course_lib", *extras]:  # any one missing (`import` raises ImportError): install them all
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, missing, None)
+            shell = FakeIPython()
+            with pytest.raises(ImportError):  # pip did nothing here: the cell stops after it, not a later one
+                run_cell(source, shell)
+        ((magic, line),) = shell.magics
+        assert magic == "pip" and f'"course-lib @ git+{url}@{branch}"' in line
+        for module, package in launch.BOOK_EXTRA_MODULES.items():
+            assert (package in line) == (module in extras)
 
 
 @pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean", "performance"])
