@@ -3,7 +3,9 @@
 jupyter-cache re-executes a chapter only when its code cells change. A chapter's output
 also depends on ``course_lib``, on the benchmark results it quotes and on the installed
 packages, so the whole cache is
-dropped whenever any of those change (their fingerprint is kept beside the cache).
+dropped whenever any of those change (their fingerprint is kept beside the cache), and with it
+Sphinx's record of what it has read: Sphinx re-reads only the pages whose text changed, so
+without that the other chapters would keep their old outputs.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
+DOCTREES_DIR = "_build/.doctrees"  # Sphinx's environment: which pages it has read, and their parsed form
 FINGERPRINT = "_build/.jupyter_cache.fingerprint"
 FINGERPRINTED = ("course_lib/**/*.py", "benchmarks/results/*.json", "requirements.lock", "pyproject.toml",
                  "_config.yml")
@@ -33,13 +36,15 @@ def fingerprint(root: Path) -> str:
 
 
 def refresh_cache(root: Path) -> bool:
-    """Drop the execution cache if course_lib or the environment changed; True if dropped."""
+    """Drop the execution cache, and Sphinx's environment so that every page is read (and
+    executed) again, if course_lib or the environment changed; True if dropped."""
     root = Path(root)
     stamp, current = root / FINGERPRINT, fingerprint(root)
     if stamp.is_file() and stamp.read_text() == current:
         return False
     dropped = (root / CACHE_DIR).exists()
     shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+    shutil.rmtree(root / DOCTREES_DIR, ignore_errors=True)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current)
     return dropped

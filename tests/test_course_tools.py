@@ -25,23 +25,48 @@ def test_cache_is_dropped_when_course_lib_changes(tmp_path):
     assert book.refresh_cache(tmp_path) is True and not cache.exists(), "course_lib changed: drop the cache"
 
 
-def test_failing_chapter_fails_the_build_naming_chapter_and_cell(tmp_path):
-    shutil.copy(ROOT / "_config.yml", tmp_path)
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/broken\n")
-    (tmp_path / "book").mkdir()
+def tiny_book(root, chapter_code: str) -> None:
+    """A course folder with the real _config.yml and one chapter whose only code cell is chapter_code."""
+    shutil.copy(ROOT / "_config.yml", root)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/chapter\n")
+    (root / "book").mkdir()
     for folder in ("_ext", "_static"):  # the local Sphinx extensions and the favicon _config.yml names
-        shutil.copytree(ROOT / "book" / folder, tmp_path / "book" / folder)
-    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
-    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
-    (tmp_path / "book" / "broken.md").write_text(
-        (ROOT / "book" / "01-rnn-taxonomy.md").read_text().split("# 1.")[0]
-        + "# Broken\n\n```{code-cell} ipython3\nx = 1\n```\n\n```{code-cell} ipython3\nraise ValueError('boom')\n```\n"
+        shutil.copytree(ROOT / "book" / folder, root / "book" / folder)
+    shutil.copy(ROOT / "book" / "references.bib", root / "book")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "book" / "chapter.md").write_text(
+        (ROOT / "book" / "01-rnn-taxonomy.md").read_text().split("# 1.")[0]  # the jupytext header
+        + f"# Chapter\n\n```{{code-cell}} ipython3\n{chapter_code}\n```\n"
     )
-    result = subprocess.run([sys.executable, "-m", "course_tools", "--root", str(tmp_path), "book"],
-                            capture_output=True, text=True, timeout=600)
+
+
+def build_book(root) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "course_tools", "--root", str(root), "book"],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_failing_chapter_fails_the_build_naming_chapter_and_cell(tmp_path):
+    tiny_book(tmp_path, "x = 1\n```\n\n```{code-cell} ipython3\nraise ValueError('boom')")
+    result = build_book(tmp_path)
     assert result.returncode != 0
-    assert "=== chapter broken, code cell 2 raised ===" in result.stdout
+    assert "=== chapter chapter, code cell 2 raised ===" in result.stdout
     assert "ValueError: boom" in result.stdout
+
+
+def test_chapters_are_executed_again_when_course_lib_changes(tmp_path):
+    """Only course_lib changes, not the chapter's text: the rebuilt page must show the new output."""
+    (tmp_path / "course_lib").mkdir()
+    model = tmp_path / "course_lib" / "model.py"
+    model.write_text("ANSWER = 'first version'\n")
+    tiny_book(tmp_path, "print(open('../course_lib/model.py').read())")  # chapters run in book/
+    page = tmp_path / "_build" / "html" / "book" / "chapter.html"
+    for version in ("first version", "second version"):
+        model.write_text(f"ANSWER = {version!r}\n")
+        result = build_book(tmp_path)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert version in page.read_text(encoding="utf-8"), f"the page does not show {version!r}"
+    result = build_book(tmp_path)  # nothing changed: nothing is executed
+    assert "Executed notebook" not in result.stdout + result.stderr
 
 
 def pins(lines) -> dict[str, str]:
