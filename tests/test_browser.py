@@ -7,7 +7,8 @@ them the tests are reported as skipped, with the command that installs what is m
 One pass over the pages collects, per page: console errors, math left as raw TeX, images that
 did not load, links, code cells with an error or stderr output, and the search and navigation
 checks; the tests below each assert one of them. A screenshot of every page is saved into
-``_build/screenshots/`` for review.
+``_build/screenshots/`` for review. Hangul in figures is checked against the chapters' executions
+in the build's cache: no missing-glyph warning, and a glyph for every Hangul character used.
 """
 from __future__ import annotations
 
@@ -191,9 +192,9 @@ def test_no_code_cell_shows_an_error_or_stderr(pages):
     assert not bad, json.dumps(bad, indent=1, ensure_ascii=False)
 
 
-def _figures_made() -> dict[str, int]:
-    """Image outputs of each page's latest execution, from the build's jupyter-cache (the
-    notebooks in _build/jupyter_execute lose their outputs when a page is re-rendered from the cache)."""
+def _executed_notebooks() -> dict[str, object]:
+    """Each page's latest execution, from the build's jupyter-cache (the notebooks in
+    _build/jupyter_execute lose their outputs when a page is re-rendered from the cache)."""
     from jupyter_cache import get_cache
 
     cache = get_cache(str(CACHE))
@@ -205,9 +206,13 @@ def _figures_made() -> dict[str, int]:
             continue  # a record of another checkout
         if page not in latest or record.created > latest[page].created:
             latest[page] = record
-    return {page: sum(1 for cell in cache.get_cache_bundle(record.pk).nb.cells for out in cell.get("outputs", [])
-                      if "image/png" in out.get("data", {}))
-            for page, record in latest.items()}
+    return {page: cache.get_cache_bundle(record.pk).nb for page, record in latest.items()}
+
+
+def _figures_made() -> dict[str, int]:
+    """Image outputs of each page's latest execution."""
+    return {page: sum(1 for cell in nb.cells for out in cell.get("outputs", []) if "image/png" in out.get("data", {}))
+            for page, nb in _executed_notebooks().items()}
 
 
 def test_every_chapter_shows_all_its_figures(pages):
@@ -221,6 +226,33 @@ def test_every_chapter_shows_all_its_figures(pages):
         assert shown == made[page], f"{page}: {made[page]} figures made, {shown} shown"
         checked += made[page] > 0
     assert checked >= 6, "fewer chapters with figures than the book has: was the book built with its outputs?"
+
+
+HANGUL = re.compile(r"[\u3131-\u318e\uac00-\ud7a3]")  # compatibility jamo and syllables, as figures draw them
+
+
+def test_figures_draw_hangul_with_a_font_that_has_it():
+    """No Hangul drawn as empty boxes: matplotlib warns 'Glyph ... missing from font' when a figure
+    draws a character its fonts lack; no chapter's execution printed that, and the font
+    course_lib.plots gives figures has a glyph for every Hangul character the chapters use."""
+    from matplotlib.ft2font import FT2Font
+
+    from course_lib.plots import hangul_font_path
+
+    if not CACHE.exists():
+        pytest.skip("the book is not built: run `make book` (make test builds it first)")
+    font = FT2Font(str(hangul_font_path()))
+    used, figures_with_hangul = set(), 0
+    for page, nb in _executed_notebooks().items():
+        for cell in nb.cells:
+            outputs = cell.get("outputs", [])
+            text = cell.source + json.dumps(outputs, ensure_ascii=False)
+            assert "missing from font" not in text, f"{page}: a figure lacks a glyph: {cell.source[:200]}"
+            used |= set(HANGUL.findall(text))
+            figures_with_hangul += any("image/png" in o.get("data", {}) for o in outputs) and bool(HANGUL.search(text))
+    assert figures_with_hangul >= 3 and len(used) >= 100, "fewer Hangul figures than the book draws: was it built?"
+    missing = sorted(ch for ch in used if font.get_char_index(ord(ch)) == 0)
+    assert not missing, f"{hangul_font_path().name} has no glyph for {''.join(missing)}"
 
 
 def _ids(path: Path) -> set[str]:
