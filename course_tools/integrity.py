@@ -24,7 +24,9 @@ every cell back as it was, so the graded notebook shows the instructor's cells u
 
 ``HideHiddenTests`` (in generate_feedback) removes the hidden tests from test cells, keeps only
 the error's name and message of a failed test (a traceback quotes the line that failed), and
-redacts any line of a hidden test that the notebook's own code printed anywhere.
+redacts any line of a hidden test that the notebook's own code printed anywhere. A notebook
+that IntegrityCheck flagged gets no outputs back but the names of its errors: its code may have
+recorded the tests to print them in a form no redaction recognises.
 
 This catches patches and blanking done by plain notebook code; a student who reads this file
 and targets the guard itself can still get past it, which is what the static scan in
@@ -69,8 +71,9 @@ def __make_grader(nonce, module_names):
     classes = [c for c in (getattr(modules.get("torch"), "Tensor", None),
                            getattr(getattr(modules.get("torch"), "nn", None), "Module", None),
                            getattr(modules.get("numpy"), "ndarray", None)) if c is not None]
+    events = shell.events  # IPython calls these around every cell: a callback sees each cell's source
     objects = [shell, type(shell), *type(shell).__mro__, getattr(shell, "kernel", None),
-               *type(getattr(shell, "kernel", None)).__mro__]
+               *type(getattr(shell, "kernel", None)).__mro__, events, type(events)]
     objects = [o for o in objects if o is not None and o is not object]
 
     changing = {{"input", "raw_input", "getpass"}}  # ipykernel swaps these at every execution
@@ -90,6 +93,19 @@ def __make_grader(nonce, module_names):
     recorded_objects = [(o, callables(o)) for o in classes + objects]
     hooks = {{a: list(getattr(shell, a, [])) for a in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}}
     custom_exceptions = shell.custom_exceptions
+    callbacks = {{event: list(registered) for event, registered in events.callbacks.items()}}
+    # what libraries register once imported (matplotlib's inline backend): those functions, from their files
+    known_callbacks = (("matplotlib.pyplot", "_draw_all_if_interactive"),
+                       ("matplotlib_inline.backend_inline", "flush_figures"),
+                       ("matplotlib_inline.backend_inline", "configure_once"))
+
+    def known_callback(event, callback):
+        if any(callback == before for before in callbacks.get(event, [])):
+            return True
+        code = getattr(callback, "__code__", None)
+        if code is None or code.co_filename.startswith("<") or "ipykernel_" in code.co_filename:
+            return False  # not a plain function, or one the notebook defined
+        return any(getattr(sys.modules.get(module), name, None) is callback for module, name in known_callbacks)
     watched = {{name.split(".")[0] for name in modules}} - {{"builtins"}}
     names = {{}}
 
@@ -112,6 +128,11 @@ def __make_grader(nonce, module_names):
         for attr, before in hooks.items():
             if list(getattr(shell, attr, [])) != before:
                 found.append(f"IPython's {{attr}} were changed")
+        if shell.events is not events:
+            found.append("IPython's event manager was replaced")
+        for event, registered in shell.events.callbacks.items():
+            if not all(known_callback(event, callback) for callback in registered):
+                found.append(f"IPython's {{event}} callbacks were changed")
         if shell.custom_exceptions != custom_exceptions:
             found.append("IPython's custom exception handler was set")
         for name, value in names.items():
@@ -295,8 +316,15 @@ def without_hidden_tests(source: str) -> str:
     return "\n".join(kept)
 
 
+WITHHELD = ("**This notebook is flagged for manual review**: while it was graded, its code interfered with the "
+            "tests. Its outputs are not shown here, only which cells raised which error; your instructor will look at it.")
+
+
 class HideHiddenTests(Preprocessor):
-    """Feedback step: no hidden-test source in what students get back."""
+    """Feedback step: no hidden-test source in what students get back; a notebook flagged for
+    manual review (IntegrityCheck) gets its sources, grades and the names of its errors back, not its outputs."""
+
+    withhold = False
 
     enabled = Bool(True, help="Whether to hide hidden tests in feedback (nbconvert's preprocessors start disabled).").tag(config=True)
 
@@ -305,6 +333,11 @@ class HideHiddenTests(Preprocessor):
         with Gradebook(info["db_url"]) as gb:
             notebook = gb.find_notebook(info["notebook"], info["assignment"])
             secret = {line for cell in notebook.source_cells for line in hidden_lines(cell.source or "")}
+            # flagged by IntegrityCheck: its code interfered with the tests, and may have recorded them
+            # (an IPython callback sees every cell's source) to print later, in any encoding
+            self.withhold = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"]).flagged
+        if self.withhold:
+            nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-withheld", metadata={}, source=WITHHELD))
         secret |= {line for cell in nb.cells for line in hidden_lines(cell.source)}
         # lines that also appear outside the hidden regions (e.g. "else:") give nothing away
         visible = {line.strip() for cell in nb.cells for line in without_hidden_tests(cell.source).splitlines()}
@@ -321,6 +354,10 @@ class HideHiddenTests(Preprocessor):
     def preprocess_cell(self, cell, resources, index):
         test = utils.is_grade(cell) and cell.cell_type == "code"
         cell.source = without_hidden_tests(cell.source)
+        if self.withhold and cell.cell_type == "code":  # which cells failed, nothing the notebook could word
+            cell.outputs = [NotebookNode(output_type="error", ename=out.get("ename", ""), evalue="", traceback=[out.get("ename", "")])
+                            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+            return cell, resources
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 out["ename"], out["evalue"] = out.get("ename", ""), self._redact(out.get("evalue", ""))

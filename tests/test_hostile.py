@@ -7,6 +7,7 @@ untouched release (0) or is flagged for manual review. Needs bubblewrap (CI inst
 """
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import html
@@ -140,5 +141,11 @@ def test_feedback_never_shows_hidden_tests(batch):
         text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{path.relative_to(batch.course)} shows hidden tests: {leaked[:3]}"
+    # the encoded leak ran (its grading output has the tests) and its feedback shows none of its outputs
+    leak = re.search(r"LEAK:([A-Za-z0-9+/=]+)", _outputs(batch.course, "leak-hidden-tests-encoded"))
+    assert leak and any(line in base64.b64decode(leak.group(1)).decode() for line in hidden)
+    withheld = (batch.course / "feedback" / "leak-hidden-tests-encoded" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html"))
+    text = withheld.read_text(encoding="utf-8")
+    assert not re.search(r"LEAK:[A-Za-z0-9+/=]{16,}", text) and "flagged for manual review" in text
     assert "(hidden tests, not shown)" in html.unescape(
         (batch.course / "feedback" / "alice" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text())

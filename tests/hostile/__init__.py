@@ -1,8 +1,8 @@
 """A class of hostile and broken submissions, each built from a real assignment's release.
 
 ``build_corpus(course, targets)`` writes ``submitted/<case>/<assignment>/`` for every case in
-CASES, plus two honest students: alice (the reference solution typed into the release) and
-bob (only Part 1 done). Attacks start from the untouched release, which scores 0, so "no
+CASES, plus two honest students: alice (the reference solution typed into the release, and a
+figure of her own) and bob (only Part 1 done). Attacks start from the untouched release, which scores 0, so "no
 more than the release" means 0 unless the case is flagged for manual review; the comment on
 each says what it would get without the grader's defences.
 
@@ -88,6 +88,10 @@ def filled_release(release: dict, reference: dict[str, str], only: list[str] | N
     return with_code(release, **{k: v for k, v in reference.items() if only is None or k in only})
 
 
+# alice also draws a figure, as honest students do: matplotlib's inline backend registers IPython
+# callbacks of its own, which the grader must tell from a notebook's
+ALICE_PLOTS = ("%matplotlib inline\nimport matplotlib.pyplot as plt\n\n"
+               "plt.plot([0, 1, 2], [0, 1, 4])\nplt.title('checking my scores')\nplt.show()")
 WRONG_SOFTMAX = "def masked_softmax(scores, mask):\n    return mask.float()  # wrong: ignores the scores\n"
 FAKE_TORCH = '''\
 import torch as _real_torch
@@ -192,6 +196,16 @@ def _leak(release: dict) -> dict:
     return nb
 
 
+def _leak_encoded(release: dict) -> dict:
+    """Keep every cell the kernel runs through a callback, reached without naming get_ipython, and
+    print them base64-encoded in a last cell: no verbatim line for the feedback's redaction to find."""
+    nb = after(release, "setup", (
+        "_shell = globals()['get_' + 'ipython']()\n_seen = []\n"
+        "_shell.events.register('post_run_cell', lambda result: _seen.append(result.info.raw_cell))"))
+    nb["cells"].append(_cell("import base64\nprint('LEAK:' + base64.b64encode('\\n'.join(_seen).encode()).decode())"))
+    return nb
+
+
 def _nbformat3(release: dict) -> dict:
     nb = copy.deepcopy(release)
     nb["nbformat"], nb["nbformat_minor"] = 3, 0
@@ -251,6 +265,8 @@ CASES: list[Case] = [
         "get_ipython().set_custom_exc((Exception,), lambda shell, etype, value, tb, tb_offset=None: None)")),
          says=r"custom exception|did not run to its end", flagged=True),
     Case("leak-hidden-tests", lambda r, ref, t: _leak(r), says=r"get_ipython|reads In", flagged=True),
+    Case("leak-hidden-tests-encoded", lambda r, ref, t: _leak_encoded(r), says=r"post_run_cell callbacks were changed",
+         flagged=True),
     # reaching outside its folder
     Case("read-course-files", lambda r, ref, t: after(r, "setup", READ_ATTEMPT.format(paths=_solutions_paths(t))),
          says=r"opens a file", flagged=True),
@@ -283,7 +299,7 @@ def build_corpus(course: Path, targets: Targets, cases: list[Case] = CASES) -> N
     """Write every case and the honest students into ``course/submitted/``."""
     release = json.loads((course / "assignments" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8"))
     reference = reference_code(json.loads((course / "solutions" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8")))
-    students = {"alice": (filled_release(release, reference), NOTEBOOK),
+    students = {"alice": (after(filled_release(release, reference), "setup", ALICE_PLOTS), NOTEBOOK),
                 "bob": (filled_release(release, reference, only=["masked_softmax"]), NOTEBOOK)}
     for case in cases:
         students[case.name] = (case.build(release, reference, targets), case.filename)
