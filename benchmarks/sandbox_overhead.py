@@ -31,18 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from course_tools.assignments import known_assignments  # noqa: E402
 from course_tools.sandbox import bwrap_problem  # noqa: E402
-from tests.hostile import filled_release, reference_code  # noqa: E402
+from tests.hostile import course_copy, filled_release, reference_code  # noqa: E402
 
 TARGET = 1.2
 
 
 def make_course(folder: Path, assignments: list[str]) -> Path:
     """A course copy with one student, alice, who handed in every reference solution."""
-    course = folder / "course"
-    course.mkdir()
-    for name in ("solutions", "assignments"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = course_copy(folder)
     for assignment in assignments:
         notebook = f"{assignment}/{assignment}.ipynb"
         answered = filled_release(json.loads((course / "assignments" / notebook).read_text()),

@@ -47,6 +47,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from course_tools.sandbox import LOG_PREFIX
+from course_tools.submissions import cell_bindings
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 META = "course_grader"  # cell and notebook metadata key holding what the guard changed
@@ -184,21 +185,6 @@ def _imported_modules(source: str) -> set[str]:
     return found
 
 
-def _defined_names(source: str) -> list[str]:
-    """Names a cell binds at top level to an import, a function or a class."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
-    return names
-
-
 def _wrap_test(source: str, grade_id: str) -> str:
     """The test cell between start() and finish(); a last expression stays the cell's value."""
     head, tail = f"__grader__.start({grade_id!r})\n", f"__grader__.finish({grade_id!r})"
@@ -232,7 +218,7 @@ class IntegrityGuard(NbGraderPreprocessor):
             original = cell.source
             if utils.is_grade(cell):
                 cell.source = _wrap_test(original, cell.metadata.nbgrader["grade_id"])
-            elif names := _defined_names(original):
+            elif names := list(cell_bindings(original)):
                 cell.source = original + f"\n__grader__.remember(globals(), {names!r})"
             else:
                 continue

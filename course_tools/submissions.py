@@ -217,24 +217,35 @@ def _open_target(call: ast.Call) -> str:
     return f"{path!r}, outside its folder" if path.startswith(("/", "~")) or ".." in Path(path).parts else ""
 
 
+def import_bindings(node: ast.AST) -> dict[str, str]:
+    """Names an import statement binds, each to what it imports (``import numpy as np`` -> np: numpy)."""
+    if isinstance(node, ast.Import):
+        return {a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0] for a in node.names}
+    if isinstance(node, ast.ImportFrom):
+        return {a.asname or a.name: f"{node.module or ''}.{a.name}" for a in node.names if a.name != "*"}
+    return {}
+
+
+def cell_bindings(source: str) -> dict[str, str]:
+    """Names a cell binds at top level to an import (-> what it imports) or a function or class (-> "")."""
+    try:
+        tree = ast.parse(_python(source))
+    except (SyntaxError, ValueError):
+        return {}
+    bound = {}
+    for node in tree.body:
+        bound.update(import_bindings(node))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound[node.name] = ""  # defined there, not imported
+    return bound
+
+
 def locked_bindings(notebook: dict) -> dict[str, str]:
-    """Names the locked cells bind, each to what it imports ("" for a function or class they define)."""
+    """What the locked cells bind (see ``cell_bindings``)."""
     bound = {}
     for cell in notebook["cells"]:
-        if cell.get("cell_type") != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
-            continue
-        try:
-            tree = ast.parse(_python(_source(cell)))
-        except (SyntaxError, ValueError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
-                              for a in node.names})
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                bound.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names if a.name != "*"})
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                bound[node.name] = ""  # defined there, not imported
+        if cell.get("cell_type") == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
+            bound.update(cell_bindings(_source(cell)))
     return bound
 
 
@@ -262,12 +273,8 @@ def rebound_names(source: str, bound: dict[str, str]) -> list[str]:
             names = [name for t in targets for name in _assigned_names(t)]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = [node.name]
-        elif isinstance(node, ast.Import):
-            names = [a.asname or a.name.split(".")[0] for a in node.names
-                     if bound.get(a.asname or a.name.split(".")[0]) not in (None, a.name if a.asname else a.name.split(".")[0])]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [a.asname or a.name for a in node.names
-                     if bound.get(a.asname or a.name) not in (None, f"{node.module}.{a.name}")]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):  # importing the same thing again is fine
+            names = [name for name, imported in import_bindings(node).items() if bound.get(name) not in (None, imported)]
         else:
             continue
         found += [f"redefines {name}, which a locked cell {'imports' if bound[name] else 'defines'}"
@@ -285,11 +292,8 @@ def module_names(notebook: dict) -> set[str]:
             tree = ast.parse(_python(_source(cell)))
         except (SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names |= {a.asname or a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                names |= {a.asname or a.name for a in node.names if a.name[:1].islower() and a.name != "*"}
+        for node in ast.walk(tree):  # lower-case names imported: modules (torch.nn), not classes (Tensor)
+            names |= {name for name, imported in import_bindings(node).items() if imported.rsplit(".", 1)[-1][:1].islower()}
     return names | {"torch", "np", "numpy", "math", "builtins", "sys", "os"}
 
 

@@ -13,18 +13,9 @@ import pytest
 from course_tools.assignments import known_assignments
 from course_tools.sandbox import bwrap_problem
 from tests.conftest import ROOT
-from tests.hostile import filled_release, reference_code
+from tests.hostile import course_copy, filled_release, reference_code
 
 ASSIGNMENT = "01-rnn-taxonomy"
-
-
-def course_copy(tmp_path: Path) -> Path:
-    course = tmp_path / "course"
-    course.mkdir()
-    for name in ("solutions", "assignments"):
-        shutil.copytree(ROOT / name, course / name)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    return course
 
 
 def grade(course: Path, *args: str) -> subprocess.CompletedProcess:

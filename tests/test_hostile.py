@@ -13,10 +13,6 @@ import hashlib
 import html
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,8 +22,7 @@ from course_tools.assignments import hidden_test_lines
 from course_tools.grading import STARTUP_SECONDS
 from course_tools.sandbox import INSTALL_HINT, bwrap_problem
 from tests.conftest import ROOT
-from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, Targets, build_corpus
-from tests.test_grading import course_copy
+from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, grade_corpus
 
 pytestmark = [pytest.mark.skipif(bwrap_problem() is not None,
                                  reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})"),
@@ -44,36 +39,12 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> SimpleNamespace:
-    base = tmp_path_factory.mktemp("hostile")
-    course = course_copy(base)
-    home, outside = base / "home", base / "outside"
-    home.mkdir()
-    outside.mkdir()
-    (home / "secret.txt").write_text("the instructor's own file")
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.setblocking(False)
-    targets = Targets(course=course, home_file=home / "secret.txt", port=listener.getsockname()[1], outside=outside)
-    build_corpus(course, targets)
-    before = {name: _digest(course / name) for name in ("solutions", "assignments")}
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "course_tools", "--root", str(course), "grade", "--jobs", "2",
-         "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT)],
-        capture_output=True, text=True, cwd=ROOT, timeout=1500)
-    elapsed = time.monotonic() - started
-    try:
-        listener.accept()
-        connected = True
-    except BlockingIOError:
-        connected = False
-    listener.close()
-    report = json.loads((course / "grading_report.json").read_text(encoding="utf-8"))
-    with open(course / "grades.csv", newline="") as f:
-        grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
-    print(result.stdout)  # the report, for the log of a failing run
-    return SimpleNamespace(course=course, result=result, elapsed=elapsed, connected=connected, targets=targets,
-                           before=before, grades=grades,
-                           outcomes={o["student"]: o for o in report["outcomes"]})
+    graded = grade_corpus(tmp_path_factory.mktemp("hostile"), jobs=2, cell_timeout=CELL_TIMEOUT,
+                          notebook_timeout=NOTEBOOK_TIMEOUT)
+    with open(graded.course / "grades.csv", newline="") as f:
+        graded.grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    print(graded.result.stdout)  # the report, for the log of a failing run
+    return graded
 
 
 def _outputs(course: Path, student: str) -> str:
@@ -124,7 +95,8 @@ def test_nothing_got_out_of_the_sandbox(batch):
     assert "CONNECTED" not in _outputs(course, "network")
     assert "\nREAD " not in "\n" + _outputs(course, "read-course-files")
     assert "WROTE /" not in _outputs(course, "write-outside-folder")
-    assert {name: _digest(course / name) for name in ("solutions", "assignments")} == batch.before
+    assert {name: _digest(course / name) for name in ("solutions", "assignments")} == \
+        {name: _digest(ROOT / name) for name in ("solutions", "assignments")}  # what the course was copied from
     assert list(targets.outside.iterdir()) == []
     assert sorted(p.name for p in targets.home_file.parent.iterdir()) == ["secret.txt"]
     assert not list(course.glob("pwned*")) and not list(course.glob("submitted/*/*/pwned*"))

@@ -14,11 +14,17 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
+import socket
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "05-attention"  # the quickest assignment to run: three parts, 10 points
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 HONEST = {"alice": 10.0, "bob": 3.0}  # students whose grades the batch must leave alone
@@ -308,3 +314,42 @@ def build_corpus(course: Path, targets: Targets, cases: list[Case] = CASES) -> N
         folder.mkdir(parents=True)
         text = notebook if isinstance(notebook, str) else json.dumps(notebook, indent=1, ensure_ascii=False)
         (folder / filename).write_text(text, encoding="utf-8")
+
+
+def course_copy(base: Path) -> Path:
+    """``base/course``: the course's solutions, releases and nbgrader_config.py, to grade in."""
+    course = base / "course"
+    course.mkdir()
+    for name in ("solutions", "assignments"):
+        shutil.copytree(ROOT / name, course / name)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    return course
+
+
+def grade_corpus(base: Path, jobs: int = 2, cell_timeout: int = 5, notebook_timeout: int = 45) -> SimpleNamespace:
+    """Copy the course into ``base``, write the corpus into it and grade it with the real command.
+
+    Returns the course, the targets, the command's result, whether anything connected
+    to the listening port, and the report's outcomes by student.
+    """
+    course = course_copy(base)
+    home, outside = base / "home", base / "outside"
+    home.mkdir()
+    outside.mkdir()
+    (home / "secret.txt").write_text("the instructor's own file")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        targets = Targets(course=course, home_file=home / "secret.txt", port=listener.getsockname()[1], outside=outside)
+        build_corpus(course, targets)
+        result = subprocess.run(
+            [sys.executable, "-m", "course_tools", "--root", str(course), "grade", "--jobs", str(jobs),
+             "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)],
+            capture_output=True, text=True, cwd=ROOT, timeout=1500)
+        try:
+            listener.accept()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    report = json.loads((course / "grading_report.json").read_text(encoding="utf-8"))
+    return SimpleNamespace(course=course, targets=targets, result=result, connected=connected,
+                           outcomes={o["student"]: o for o in report["outcomes"]})
