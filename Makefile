@@ -1,6 +1,7 @@
 # The course's commands. `make book` builds the rendered book, `make test` runs every test
-# (and builds the book first, so a chapter that breaks fails the tests). Both create the
-# virtual environment .venv from the pinned lock file when it is missing or out of date.
+# (and builds the book first, so a chapter that breaks fails the tests), `make check` the fast
+# part. They create the virtual environment .venv from the pinned lock file when it is missing
+# or out of date.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,14 +13,20 @@ export PYTHONHASHSEED := 0
 # spins badly when the cores are shared, and the book's numbers stay the same on any machine
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv book test assignments check-assignments grade lock clean
+.PHONY: help venv book test check system-packages assignments check-assignments grade lock clean
 
 help:
-	@echo "make book          build the rendered book into _build/html"
-	@echo "make test          build the book, then run the whole test suite"
-	@echo "make assignments   regenerate assignments/ from solutions/"
-	@echo "make grade         autograde submitted/, export grades.csv, write feedback/ (ASSIGNMENTS=... to choose)"
-	@echo "make lock          re-pin requirements.lock from pyproject.toml"
+	@echo "make book               build the rendered book into _build/html (chapters run in parallel)"
+	@echo "make test               install the Debian packages the tests need (as root), build the book,"
+	@echo "                        then run every test"
+	@echo "make check              the fast tests: models, data, assignments in sync (no sandbox, no book)"
+	@echo "make system-packages    as root: install bubblewrap, Chromium and its driver, a Hangul font"
+	@echo "make venv               create .venv from requirements.lock (every target does when needed)"
+	@echo "make assignments        regenerate assignments/ from solutions/"
+	@echo "make check-assignments  fail if assignments/ is out of date with solutions/"
+	@echo "make grade              autograde submitted/, export grades.csv, write feedback/ (ASSIGNMENTS=... to choose)"
+	@echo "make lock               re-pin requirements.lock and environment.yml from pyproject.toml"
+	@echo "make clean              remove the built book and the grading output"
 
 venv: $(STAMP)
 
@@ -33,8 +40,18 @@ $(STAMP): requirements.lock pyproject.toml
 book: $(STAMP)
 	$(BIN)/python -m course_tools book
 
-test: book
+# Without the Debian packages the grading and browser tests would not run: as root this installs
+# them; as anyone else it stops here, before the book and pytest, printing the command to run.
+system-packages:
+	@tools/system-packages.sh install
+
+test: system-packages
+	@$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest -n 2
+
+# what `make test` runs, less the tests marked book, grading or slow (tests/conftest.py)
+check: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not book and not grading and not slow"
 
 assignments: $(STAMP)
 	$(BIN)/python -m course_tools release

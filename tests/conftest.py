@@ -12,6 +12,33 @@ torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The markers of pyproject.toml, given here by test module or by test function, so that
+# `make check` (pytest -m "not book and not grading and not slow") leaves out exactly these.
+MARKED_MODULES = {
+    "test_browser": "book",  # headless Chromium over _build/html
+    "test_grading": "grading",
+    "test_sandbox": "grading",
+    "test_hostile": "grading",
+}
+MARKED_TESTS = {  # (module, test function) -> marker
+    ("test_assignments", "test_wrong_solution_passes_visible_tests_but_fails_hidden_ones"): "slow",  # 99 x 2 runs
+    ("test_course_tools", "test_failing_chapter_fails_the_build_naming_chapter_and_cell"): "slow",  # a book build
+    ("test_course_tools", "test_chapters_are_executed_again_when_course_lib_changes"): "slow",  # three builds
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests as MARKED_MODULES and MARKED_TESTS say; a name there that no test file defines
+    is an error, so that renaming a test cannot quietly move it into `make check`."""
+    for module, name in MARKED_TESTS:
+        if f"def {name}(" not in (ROOT / "tests" / f"{module}.py").read_text(encoding="utf-8"):
+            raise pytest.UsageError(f"tests/conftest.py marks {module}::{name}, which does not exist: update MARKED_TESTS")
+    for item in items:
+        module, name = item.path.stem, getattr(item, "originalname", item.name)
+        marker = MARKED_MODULES.get(module) or MARKED_TESTS.get((module, name))
+        if marker:
+            item.add_marker(marker)
+
 
 @pytest.fixture
 def root() -> Path:
