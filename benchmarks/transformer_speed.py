@@ -6,6 +6,10 @@ Goals, fp32, batch 32, length 64, d_model 256, 8 heads, measured on two CPU core
 - our encoder-decoder training step over ``torch.nn.Transformer``'s, same configuration: <= 1.05
 - greedy decoding of 64 new tokens: without the key/value cache over with it: >= 3
 
+Each row also prints the work of one call of ours (FLOPs counted by torch's FlopCounterMode,
+``flops.py``), the FLOP rate it reaches and its share of this machine's float32 matmul peak,
+measured with the same threads: how close the model runs to what the CPU can do.
+
 Both sides of each ratio are timed in the same run, interleaved (ours, theirs, ours, ...),
 and the median of the repeats is compared, so a slower or busier machine moves both.
 The Transformer comparison wraps ``torch.nn.Transformer``'s stacks in our embeddings,
@@ -24,6 +28,7 @@ import torch
 from torch import nn
 
 import results
+from flops import count_flops, describe_rate, matmul_peak, rate_columns
 from course_lib import get_device, seed_everything
 from course_lib.transformer import (MultiHeadAttention, Transformer, TransformerConfig, causal_mask,
                                     load_torch_transformer, padding_mask)
@@ -64,7 +69,7 @@ def attention_ratio(device, repeats) -> dict:
         theirs(x, x, x, need_weights=False)[0].sum().backward()
 
     our_s, their_s = interleaved_medians(our_step, their_step, device, repeats)
-    return {"name": "attention", "what": "multi-head self-attention, forward + backward",
+    return {"name": "attention", "flops": count_flops(our_step), "seconds": our_s, "what": "multi-head self-attention, forward + backward",
             "ours_ms": 1000 * our_s, "reference_ms": 1000 * their_s, "reference": "torch.nn.MultiheadAttention",
             "ratio": our_s / their_s, "target": f"<= {TARGETS['attention']}"}
 
@@ -101,7 +106,7 @@ def training_ratio(device, repeats) -> dict:
         return run
 
     our_s, their_s = interleaved_medians(step(ours), step(theirs), device, repeats)
-    return {"name": "training_step", "what": f"training step, {LAYERS}+{LAYERS} layers, d_ff {D_FF}, Adam",
+    return {"name": "training_step", "flops": count_flops(step(ours)), "seconds": our_s, "what": f"training step, {LAYERS}+{LAYERS} layers, d_ff {D_FF}, Adam",
             "ours_ms": 1000 * our_s, "reference_ms": 1000 * their_s, "reference": "torch.nn.Transformer",
             "ratio": our_s / their_s, "target": f"<= {TARGETS['training_step']}"}
 
@@ -127,7 +132,7 @@ def cache_ratio(device, repeats) -> dict:
 
     assert torch.equal(greedy(True)(), greedy(False)()), "cached and uncached decoding must agree"
     cached, uncached = interleaved_medians(greedy(True), greedy(False), device, max(3, repeats // 4), warmup=1)
-    return {"name": "cache_speedup", "what": f"greedy decoding of {LENGTH} new tokens",
+    return {"name": "cache_speedup", "flops": count_flops(greedy(True)), "seconds": cached, "what": f"greedy decoding of {LENGTH} new tokens",
             "ours_ms": 1000 * cached, "reference_ms": 1000 * uncached, "reference": "the same model without the cache",
             "ratio": uncached / cached, "target": f">= {TARGETS['cache_speedup']}"}
 
@@ -144,15 +149,20 @@ def main() -> None:
     device = get_device()
     print(f"device: {results.describe_device(device)}  torch {torch.__version__}")
     print(f"batch {BATCH}, length {LENGTH}, d_model {D_MODEL}, {HEADS} heads, fp32; median of {args.repeats} repeats")
+    peak = matmul_peak(device)
+    print(f"float32 matmul peak with {torch.get_num_threads()} thread(s): {peak / 1e9:.1f} GFLOP/s")
     rows = []
     for measure in (attention_ratio, training_ratio, cache_ratio):
         row = measure(device, args.repeats)
+        flops, seconds = row.pop("flops"), row.pop("seconds")
+        row.update(rate_columns(flops, seconds, peak))
         rows.append(row)
         ok = row["ratio"] >= TARGETS[row["name"]] if row["name"] == "cache_speedup" else \
             row["ratio"] <= TARGETS[row["name"]]
         row["pass"] = ok
         print(f"{'PASS' if ok else 'FAIL'}: {row['what']}: ours {row['ours_ms']:.1f} ms, {row['reference']}"
-              f" {row['reference_ms']:.1f} ms, ratio {row['ratio']:.2f} (target {row['target']})")
+              f" {row['reference_ms']:.1f} ms, ratio {row['ratio']:.2f} (target {row['target']});"
+              f" ours {describe_rate(flops, seconds, peak)}")
     if args.save:
         print("saved", results.save("transformer_speed", device, rows, batch=BATCH, length=LENGTH, d_model=D_MODEL,
                                     heads=HEADS))
