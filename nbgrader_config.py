@@ -23,19 +23,17 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120  # seconds per cell while autograding
 c.Execute.interrupt_on_timeout = True
 
-# Autograding that survives a whole class (course_tools/sandbox.py, course_tools/integrity.py):
+# Autograding that survives a whole class (course_tools/pipeline.py assembles the steps):
 # each kernel runs inside bubblewrap with limits on memory, processes, CPU and time, and sees
-# only a private copy of its notebook's folder; test cells are guarded against notebooks that
-# fake their own grade; feedback never shows hidden tests. `python -m course_tools grade` adds
-# pre-checks, parallel students and one report on top.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
+# only a private copy of its notebook's folder (course_tools/sandbox.py, execute.py); test
+# cells are guarded against notebooks that fake their own grade (integrity.py); feedback never
+# shows hidden tests (feedback.py). `python -m course_tools grade` adds pre-checks, parallel
+# students and one report on top.
+from course_tools import pipeline  # noqa: E402
 
-from course_tools import integrity, sandbox  # noqa: E402
-
-c.Autograde.sanitize_preprocessors = sandbox.sanitize_preprocessors()
-c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, integrity.HideHiddenTests]
+c.Autograde.sanitize_preprocessors = pipeline.sanitize_preprocessors()
+c.Autograde.autograde_preprocessors = pipeline.autograde_preprocessors()
+c.GenerateFeedback.preprocessors = pipeline.feedback_preprocessors()
 c.SandboxedExecute.notebook_timeout = 600  # seconds for a whole notebook, on top of the per-cell timeout
 c.SandboxedKernelManager.memory_mb = 4096  # address space of each process
 c.SandboxedKernelManager.total_memory_mb = 6144  # all of a kernel's processes together (it may fork)

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             return book.build(root)
         elif args.command == "environment":
             print("wrote", environment.write(root))
-    except assignments.AssignmentError as err:
+    except (assignments.AssignmentError, grading.GradingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 
 from course_tools.nbgrader_cli import run_nbgrader
+from course_tools.notebooks import HIDDEN_BEGIN, HIDDEN_END, cell_source, hidden_test_lines
 
 SOURCE_DIR, RELEASE_DIR = "solutions", "assignments"
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 class AssignmentError(RuntimeError):
@@ -77,21 +77,6 @@ def stale_files(root: Path) -> list[str]:
         )
 
 
-def hidden_test_lines(notebook: Path) -> set[str]:
-    """The code lines between the hidden-test markers of a source notebook that appear nowhere else in it."""
-    hidden, visible, inside = set(), set(), False
-    for cell in json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]:
-        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        for line in source.splitlines():
-            if line.strip() == HIDDEN_BEGIN:
-                inside = True
-            elif line.strip() == HIDDEN_END:
-                inside = False
-            elif line.strip():
-                (hidden if inside else visible).add(line.strip())
-    return hidden - visible
-
-
 def leaked_hidden_lines(root: Path) -> list[tuple[str, str]]:
     """(released file, line) for every hidden-test line or marker found in assignments/."""
     root = Path(root)
@@ -106,7 +91,7 @@ def leaked_hidden_lines(root: Path) -> list[tuple[str, str]]:
             text = released.read_text(encoding="utf-8", errors="replace")
             if released.suffix == ".ipynb":
                 cells = json.loads(text)["cells"]
-                text = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in cells)
+                text = "\n".join(cell_source(c) for c in cells)
             released_lines = {line.strip() for line in text.splitlines()}
             leaks += [(str(released.relative_to(root)), line) for line in sorted(secret & released_lines)]
     return leaks

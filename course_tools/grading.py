@@ -12,9 +12,12 @@ Each student's assignment is graded on its own, several at a time (``jobs``):
 1. ``course_tools.submissions`` checks the notebook before anything runs (JSON, size,
    nbformat, file name, graded cells against the release) and gives up with a one-line
    reason or repairs what it can;
-2. ``nbgrader autograde`` and ``generate_feedback`` run in a scratch course of their own
-   (a copy of the gradebook, the one notebook, no solutions), with the kernel sandboxed by
-   nbgrader_config.py (course_tools.sandbox) and the whole run under a wall-clock cap;
+2. ``nbgrader autograde`` and ``generate_feedback`` run in a worker process
+   (``course_tools.grade_worker``) in a scratch course of their own (a copy of the gradebook,
+   the one notebook, no solutions), with the kernel sandboxed by nbgrader_config.py
+   (course_tools.pipeline) and the whole run under a wall-clock cap; the worker writes a
+   result file (``course_tools.events.WorkerResult``) that says what happened, and a worker
+   that dies without one is a failure with the reason;
 3. the result is published into the course under a lock: the student's grades are merged
    into a copy of gradebook.db that then replaces it, so the gradebook is never half-written,
    and autograded/ and feedback/ get the student's folders.
@@ -28,7 +31,6 @@ import csv
 import fcntl
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -43,15 +45,22 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_tools.assignments import RELEASE_DIR, AssignmentError, check_names, release
+from nbgrader.api import Gradebook
+
+from course_tools.assignments import RELEASE_DIR, check_names, release
+from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
+from course_tools.execute import SandboxedExecute
 from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
-from course_tools.sandbox import LOG_PREFIX, SandboxedExecute, bwrap_problem
+from course_tools.sandbox import bwrap_problem
 from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission, clean_reason, flagged_lines
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
 DB_NAME = "gradebook.db"
-SANDBOX_ON = f"{LOG_PREFIX} sandboxed kernel"  # logged by SandboxedKernelManager at every start
 STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on top of the notebook's budget
+
+
+class GradingError(RuntimeError):
+    """Grading as a whole cannot go on (no sandbox, a failed export); one bad submission never raises it."""
 
 
 @dataclass
@@ -152,32 +161,7 @@ def read_grades(csv_path: Path) -> dict[tuple[str, str], tuple[float, float]]:
         }
 
 
-def _last_error(log: str) -> str:
-    """The most telling line of a failed nbgrader run."""
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
-    for pattern in (r"SandboxUnavailable: (.*)", r"RuntimeError: (.*)", r"(\w+Error: .*)", r"\| ERROR\] (.*)"):
-        for line in reversed(lines):
-            match = re.search(pattern, line)
-            if match and "Please see the" not in line and "There was an error processing" not in line:
-                return clean_reason(match.group(1))
-    return clean_reason(lines[-1]) if lines else "no output"
-
-
-def _events(log: str) -> tuple[list[str], list[str]]:
-    """(notes, flags) from the course-grader lines of an nbgrader log."""
-    notes, flags = [], []
-    for line in log.splitlines():
-        if LOG_PREFIX not in line or SANDBOX_ON in line:
-            continue
-        text = clean_reason(line.split(LOG_PREFIX, 1)[1])
-        if text.startswith("manual review:"):
-            flags.append(text.removeprefix("manual review:").strip())
-        elif text not in notes:
-            notes.append(text)
-    return notes, flags
-
-
-def _run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None, str]:
+def run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None, str]:
     """Run a command in its own session; kill the whole session after ``seconds`` (returncode None)."""
     env = nbgrader_env()
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")  # also for unsandboxed kernels
@@ -200,10 +184,37 @@ def _run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None
         return returncode, out.read()
 
 
+def _stopped_without_result(returncode: int, log: str) -> str:
+    """Why a worker left no result: how it ended, and the last line it printed (a Python error's, say)."""
+    if returncode < 0:
+        try:
+            ended = f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            ended = f"killed by signal {-returncode}"
+    else:
+        ended = f"exit status {returncode}"
+    last = next((line.strip() for line in reversed(log.splitlines()) if line.strip()), "no output")
+    return f"the grading worker stopped without a result ({ended}): {last}"
+
+
+def run_worker(command: list[str], cwd: Path, seconds: int, out: Path) -> WorkerResult:
+    """Run a grading worker that writes into ``out`` under a cap of ``seconds``, and read what it did.
+
+    A worker that ran past its cap, or died without writing its result, gives a result with no
+    step done and the reason as its error, with the events it had recorded before.
+    """
+    returncode, log = run_capped(command, cwd, seconds)
+    if returncode is None:
+        return WorkerResult(error=f"grading ran past its {seconds} s cap and was stopped",
+                            events=read_events(out / EVENTS_FILE))
+    result = WorkerResult.read(out / RESULT_FILE)
+    if result is None:
+        return WorkerResult(error=_stopped_without_result(returncode, log), events=read_events(out / EVENTS_FILE))
+    return result
+
+
 def _merge_into_gradebook(main_db: Path, scratch_db: Path, course_id: str, assignment: str, student: str) -> None:
     """Copy one student's grades from the scratch gradebook; main_db is replaced in one step."""
-    from nbgrader.api import Gradebook
-
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy's autoflush chatter inside nbgrader
     staged = main_db.with_name(f".{main_db.name}.{student}.{assignment}.tmp")
     shutil.copyfile(main_db, staged)
@@ -283,30 +294,27 @@ class Grader:
             (target / checked.filename).write_text(json.dumps(checked.notebook), encoding="utf-8")
             if (folder / "timestamp.txt").is_file():
                 shutil.copyfile(folder / "timestamp.txt", target / "timestamp.txt")
-            worker = [sys.executable, "-m", "course_tools.grade_worker", assignment, student,
+            out = scratch / "worker"  # the worker's events and result
+            out.mkdir()
+            worker = [sys.executable, "-m", "course_tools.grade_worker", str(out), assignment, student,
                       f"--SandboxedKernelManager.runtime_root={scratch}", *self.settings.nbgrader_args()]
-            code, log = _run_capped(worker, scratch, self.cap)
-            notes, flags = _events(log)
-            outcome.notes += notes
-            outcome.flags += flags
-            if code is None:
-                outcome.reason = f"grading ran past its {self.cap} s cap and was stopped"
+            result = run_worker(worker, scratch, self.cap, out)
+            outcome.notes += list(dict.fromkeys(clean_reason(note) for note in result.notes))
+            outcome.flags += [clean_reason(flag) for flag in result.flags]
+            if not result.steps.get("autograde") or not (scratch / "autograded" / student / assignment).is_dir():
+                outcome.reason = clean_reason(result.error or "autograding wrote no graded notebook")
                 return
-            if code not in (0, 3) or not (scratch / "autograded" / student / assignment).is_dir():
-                outcome.reason = _last_error(log)
+            if self.settings.sandboxed and not result.sandboxed:
+                outcome.reason = ("the kernel did not run sandboxed (is course_tools.pipeline configured in "
+                                  "nbgrader_config.py?)")
                 return
-            if self.settings.sandboxed and SANDBOX_ON not in log:
-                outcome.reason = "the kernel did not run sandboxed (is course_tools.sandbox configured in nbgrader_config.py?)"
-                return
-            if code == 3:
-                outcome.notes.append(f"no feedback: {_last_error(log)}")
+            if not result.steps.get("feedback"):
+                outcome.notes.append(f"no feedback: {clean_reason(result.error)}")
             with self.lock, open(self.root / f".{DB_NAME}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # also against another grading command on this course
                 self._publish(scratch, outcome)
 
     def _publish(self, scratch: Path, outcome: Outcome) -> None:
-        from nbgrader.api import Gradebook
-
         student, assignment = outcome.student, outcome.assignment
         _merge_into_gradebook(self.root / DB_NAME, scratch / DB_NAME, self.course_id, assignment, student)
         for kind in ("autograded", "feedback"):
@@ -331,7 +339,7 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
     if not pairs:
         return report
     if settings.sandboxed and (problem := bwrap_problem()):
-        raise AssignmentError(f"{problem}; or, knowing that student code then runs as you, grade with --unsandboxed")
+        raise GradingError(f"{problem}; or, knowing that student code then runs as you, grade with --unsandboxed")
     os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader's Gradebook runs `alembic` from there
     with tempfile.TemporaryDirectory() as scratch:  # registers each assignment's cells in the gradebook
         release(root, sorted({a for _, a in pairs}), release_dir=Path(scratch), db_url=f"sqlite:///{DB_NAME}")
@@ -344,6 +352,7 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
     (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
     if export.returncode != 0:
-        raise AssignmentError(f"nbgrader export failed: {_last_error(export.stdout + export.stderr)}; the grades are "
+        said = next((line.strip() for line in reversed((export.stdout + export.stderr).splitlines()) if line.strip()), "")
+        raise GradingError(f"nbgrader export failed: {clean_reason(said)}; the grades are "
                               f"in {DB_NAME} and what grading did is in {REPORT_JSON}: run `nbgrader export` again")
     return report

@@ -1,4 +1,4 @@
-"""Keeping a notebook from faking its own grade, and hidden tests out of feedback.
+"""Keeping a notebook from faking its own grade.
 
 A submitted notebook runs in the same Python process as the tests that grade it, so its
 code can try to make those tests pass without doing the work: monkeypatch ``torch.allclose``,
@@ -19,14 +19,9 @@ defines (imports, functions, classes), and each test cell is wrapped as
 ``IntegrityCheck`` (right after execution) gives a test cell its points only if it printed
 its own line: a cell that was skipped, blanked or cut short by the notebook's code prints
 nothing and gets an error, as does a GraderIntegrityError. Either flags the notebook for
-manual review (nbgrader's ``flagged``) and logs one ``course-grader:`` line. It then puts
-every cell back as it was, so the graded notebook shows the instructor's cells unchanged.
-
-``HideHiddenTests`` (in generate_feedback) removes the hidden tests from test cells, keeps only
-the error's name and message of a failed test (a traceback quotes the line that failed), and
-redacts any line of a hidden test that the notebook's own code printed anywhere. A notebook
-that IntegrityCheck flagged gets no outputs back but the names of its errors: its code may have
-recorded the tests to print them in a form no redaction recognises.
+manual review (nbgrader's ``flagged``) and records a flag (``course_tools.events``). It then
+puts every cell back as it was, so the graded notebook shows the instructor's cells unchanged.
+(``course_tools.feedback`` then keeps the hidden tests out of what the student gets back.)
 
 This catches patches and blanking done by plain notebook code; a student who reads this file
 and targets the guard itself can still get past it, which is what the static scan in
@@ -35,22 +30,18 @@ course_tools.submissions flags for review.
 from __future__ import annotations
 
 import ast
-import html
 import secrets
 
 from nbformat import NotebookNode
-from traitlets import Bool
 
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from course_tools.sandbox import LOG_PREFIX
+from course_tools import events
+from course_tools.events import META
 from course_tools.submissions import cell_bindings
 
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-META = "course_grader"  # cell and notebook metadata key holding what the guard changed
 ERROR_NAME = "GraderIntegrityError"
 
 # Runs in the kernel, before any of the student's code. {nonce} and {modules} are filled in.
@@ -224,7 +215,7 @@ class IntegrityGuard(NbGraderPreprocessor):
                 continue
             cell.metadata[META] = {"original": original}
         preamble = NotebookNode(cell_type="code", execution_count=None, outputs=[], source=PREAMBLE.format(
-            nonce=nonce, modules=sorted(modules)), metadata={META: {"preamble": True}})
+            nonce=nonce, modules=sorted(modules)), metadata=events.grader_cell_metadata())
         nb.cells.insert(0, preamble)
         nb.metadata[META] = {"nonce": nonce}
         return nb, resources
@@ -262,101 +253,14 @@ class IntegrityCheck(NbGraderPreprocessor):
                     flags.append(f"{grade_id}: {why}")
             cell.source = meta["original"]
             del cell.metadata[META]
-        nb.cells = [c for c in nb.cells if not _cell_meta(c).get("preamble")]
+        nb.cells = [c for c in nb.cells if not events.is_grader_cell(c)]
         del nb.metadata[META]
         if flags:
             info = resources["nbgrader"]
             for flag in flags:
-                self.log.warning("%s manual review: %s", LOG_PREFIX, flag)
+                events.record(events.FLAG, flag, self.log)
             with Gradebook(info["db_url"]) as gb:
                 notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
                 notebook.flagged = True
                 gb.db.commit()
         return nb, resources
-
-
-def hidden_lines(source: str) -> list[str]:
-    """The stripped, non-empty lines between the hidden-test markers of a cell's source."""
-    lines, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == HIDDEN_BEGIN:
-            inside = True
-        elif line.strip() == HIDDEN_END:
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
-
-
-def without_hidden_tests(source: str) -> str:
-    """The cell's source with each hidden-test region replaced by one comment line."""
-    kept, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == HIDDEN_BEGIN:
-            inside = True
-            kept.append(line[:len(line) - len(line.lstrip())] + "# (hidden tests, not shown)")
-        elif line.strip() == HIDDEN_END:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-WITHHELD = ("**This notebook is flagged for manual review**: while it was graded, its code interfered with the "
-            "tests. Its outputs are not shown here, only which cells raised which error; your instructor will look at it.")
-
-
-class HideHiddenTests(Preprocessor):
-    """Feedback step: no hidden-test source in what students get back; a notebook flagged for
-    manual review (IntegrityCheck) gets its sources, grades and the names of its errors back, not its outputs."""
-
-    withhold = False
-
-    enabled = Bool(True, help="Whether to hide hidden tests in feedback (nbconvert's preprocessors start disabled).").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            secret = {line for cell in notebook.source_cells for line in hidden_lines(cell.source or "")}
-            # flagged by IntegrityCheck: its code interfered with the tests, and may have recorded them
-            # (an IPython callback sees every cell's source) to print later, in any encoding
-            self.withhold = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"]).flagged
-        if self.withhold:
-            nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-withheld", metadata={}, source=WITHHELD))
-        secret |= {line for cell in nb.cells for line in hidden_lines(cell.source)}
-        # lines that also appear outside the hidden regions (e.g. "else:") give nothing away
-        visible = {line.strip() for cell in nb.cells for line in without_hidden_tests(cell.source).splitlines()}
-        self.secret = sorted((s for s in secret - visible if len(s) >= 8), key=len, reverse=True)
-        return super().preprocess(nb, resources)
-
-    def _redact(self, text: str) -> str:
-        for line in self.secret:
-            for form in (line, html.escape(line), html.escape(line, quote=False)):
-                if form in text:
-                    text = text.replace(form, "[hidden test line]")
-        return text
-
-    def preprocess_cell(self, cell, resources, index):
-        test = utils.is_grade(cell) and cell.cell_type == "code"
-        cell.source = without_hidden_tests(cell.source)
-        if self.withhold and cell.cell_type == "code":  # which cells failed, nothing the notebook could word
-            cell.outputs = [NotebookNode(output_type="error", ename=out.get("ename", ""), evalue="", traceback=[out.get("ename", "")])
-                            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-            return cell, resources
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                out["ename"], out["evalue"] = out.get("ename", ""), self._redact(out.get("evalue", ""))
-                if test:  # a traceback quotes the test line that failed
-                    out["traceback"] = [f"{out['ename']}: {out['evalue']}"]
-                else:
-                    out["traceback"] = [self._redact(line) for line in out.get("traceback", [])]
-            elif out.get("output_type") == "stream":
-                out["text"] = self._redact(out.get("text", ""))
-            elif "data" in out:
-                for mime, value in out["data"].items():
-                    if isinstance(value, str) and not mime.startswith("image/"):
-                        out["data"][mime] = self._redact(value)
-                    elif isinstance(value, list):
-                        out["data"][mime] = [self._redact(v) if isinstance(v, str) else v for v in value]
-        return cell, resources

@@ -1,10 +1,10 @@
-"""Sandboxed kernels for autograding: bubblewrap, resource limits, capped outputs.
+"""Sandboxed kernels for autograding: bubblewrap and resource limits.
 
 nbgrader runs each submitted notebook in a Jupyter kernel, as the instructor, in the course
 folder. Here the kernel runs inside bubblewrap (``bwrap``, Debian's ``bubblewrap``) instead;
 nbgrader_config.py plugs it in, so ``nbgrader autograde`` itself grades sandboxed:
 
-    c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()  # Execute -> SandboxedExecute
+    c.Autograde.autograde_preprocessors = pipeline.autograde_preprocessors()  # Execute -> SandboxedExecute
     c.SandboxedKernelManager.memory_mb = 4096                                 # and the other limits
 
 What a sandboxed kernel sees:
@@ -27,8 +27,10 @@ RLIMIT_NPROC, also in a user namespace), so the kernel then runs as an unprivile
 own (``setpriv``), unique per grading process; run as anyone else, it runs in a user namespace
 as that user, where the process limit counts the sandbox's processes only.
 
-``SandboxedExecute`` is the notebook side: a budget for the whole notebook, interrupted cells,
-dead kernels and capped outputs, each reported on one ``course-grader:`` log line.
+This module is the operating-system and Jupyter layer only: it imports nothing of nbgrader or
+of course_tools. ``course_tools.execute.SandboxedExecute`` is the notebook side (a budget for
+the whole notebook, interrupted cells, dead kernels, capped outputs), and
+``course_tools.pipeline`` plugs both into nbgrader.
 """
 from __future__ import annotations
 
@@ -37,7 +39,6 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -45,21 +46,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from queue import Empty
 
 import psutil
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import ensure_async, run_sync
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat import NotebookNode
+from jupyter_core.utils import run_sync
 from traitlets import Bool, Integer, List, Unicode
-
-from nbgrader.preprocessors import Execute
 
 INSTALL_HINT = ("install bubblewrap: `sudo apt-get install bubblewrap` (Debian, Ubuntu) or "
                 "`sudo dnf install bubblewrap` (Fedora)")
 MIN_BWRAP = (0, 8)  # --disable-userns, --size for tmpfs, --perms for --dir
-LOG_PREFIX = "course-grader:"  # log lines the grading command collects into its report
 UID_BASE = 3_000_000_000  # root: the kernel runs as UID_BASE + the grading process's pid
 SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
@@ -263,6 +258,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     _runtime: Path | None = None
     killed_for: str | None = None  # why the memory watch stopped the kernel
+    sandboxed_in: str | None = None  # the folder and uid of the kernel last started in the sandbox
+    notes: tuple[str, ...] = ()  # what the caller should report about the last start (a missing seccomp filter)
 
     def _watch_memory(self, pid: int) -> None:
         """Kill the sandbox when its processes together hold more than total_memory_mb (checked 4 times a second)."""
@@ -323,9 +320,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             _chown_tree(runtime, uid)
             os.chmod(self.connection_file, 0o400)
         bpf = seccomp_filter()
+        self.notes = ()
         if bpf is None and uid is not None:
-            self.log.warning("%s no seccomp filter for %s: the kernel could make namespaces of its own",
-                             LOG_PREFIX, os.uname().machine)
+            self.notes = (f"no seccomp filter for {os.uname().machine}: the kernel could make namespaces of its own",)
         read_end = None
         if bpf is not None:  # bwrap reads the filter from a pipe
             read_end, write_end = os.pipe()
@@ -340,13 +337,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw.update(cwd=str(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                   env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                   pass_fds=() if read_end is None else (read_end,))
-        self.log.info("%s sandboxed kernel in %s (uid %s)", LOG_PREFIX, workdir, uid if uid is not None else os.getuid())
         self.log.debug("sandboxed kernel: %s", command)
         try:
             await super()._async_launch_kernel(command, **kw)
         finally:
             if read_end is not None:
                 os.close(read_end)
+        self.sandboxed_in = f"{workdir} (uid {uid if uid is not None else os.getuid()})"
         self.killed_for = None
         threading.Thread(target=self._watch_memory, args=(self.provisioner.process.pid,), daemon=True).start()
 
@@ -368,193 +365,3 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._runtime = None
 
     cleanup_resources = _async_cleanup_resources  # as AsyncKernelManager does: nbclient calls this one
-
-
-def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else "".join(value)
-
-
-def _output_size(out: NotebookNode) -> int:
-    if out.get("output_type") == "stream":
-        return len(_text(out.get("text", "")))
-    if out.get("output_type") == "error":
-        return sum(len(line) for line in out.get("traceback", []))
-    return sum(len(_text(v)) if isinstance(v, (str, list)) else len(str(v)) for v in out.get("data", {}).values())
-
-
-# errors in a cell that say more about the notebook than about the tests: worth a line in the report
-TELLING_ERRORS = {
-    "MemoryError": "ran out of memory (the kernel's memory limit)",
-    "SystemExit": "called sys.exit()",
-    "BlockingIOError": "could not start another process or thread (the process limit)",
-    "RecursionError": "recursed too deeply",
-}
-
-
-def exit_reason(returncode: int | None) -> str:
-    """What a kernel's exit status says (bwrap and timeout report a fatal signal as 128 + its number)."""
-    if returncode is None:
-        return "the kernel stopped answering"
-    if returncode > 128 or returncode < 0:
-        number = returncode - 128 if returncode > 128 else -returncode
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        hint = {"SIGKILL": " (a resource limit, or the kernel's time limit)", "SIGSEGV": " (a crash)",
-                "SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (the file size limit)"}.get(name, "")
-        return f"the kernel was killed by {name}{hint}"
-    return f"the kernel exited with status {returncode}" + (" (os._exit?)" if returncode == 0 else "")
-
-
-class SandboxedExecute(Execute):
-    """nbgrader's Execute with sandboxed kernels and caps that keep a notebook from hanging,
-    flooding or crashing the grader.
-
-    - The whole notebook has a wall-clock budget (``notebook_timeout``) on top of the per-cell
-      ``timeout``: cells it leaves no time for are not run and get an error (no points).
-    - A cell that times out is interrupted; if the kernel still does not answer, the remaining
-      cells are not run (an endless loop that ignores KeyboardInterrupt).
-    - A kernel that dies (``os._exit``, a segfault, a resource limit) fails its cell and the
-      cells after it, instead of the whole notebook.
-    - Outputs are capped per cell and per notebook; error outputs are always kept.
-    Each event is logged as one line starting with ``course-grader:``; cells are counted from 1,
-    as in the submitted notebook.
-    """
-
-    notebook_timeout = Integer(600, help="Wall-clock budget for the whole notebook (s).").tag(config=True)
-    max_cell_output_kb = Integer(1024, help="Output kept per cell (KiB); the rest is dropped.").tag(config=True)
-    max_notebook_output_kb = Integer(8192, help="Output kept per notebook (KiB).").tag(config=True)
-    responsive_seconds = Integer(5, help="How long a kernel may take to answer after an interrupt (s).").tag(config=True)
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
-        super().__init__(*args, **kwargs)
-
-    def preprocess(self, nb, resources=None, km=None):
-        self._deadline = time.monotonic() + self.notebook_timeout
-        self._stopped: str | None = None  # why the remaining cells are not run
-        self._notebook_output = 0
-        # the integrity guard puts a cell of its own first: number cells as the student sees them
-        self._offset = 1 if nb.cells and nb.cells[0].metadata.get("course_grader", {}).get("preamble") else 0
-        return super().preprocess(nb, resources, km)
-
-    def _event(self, message: str) -> None:
-        self.log.warning("%s %s", LOG_PREFIX, message)
-
-    def _where(self, cell, index: int) -> str:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        number = index + 1 - self._offset
-        return f"cell {number}" + (f" ({grade_id})" if grade_id else "") if number > 0 else "the grader's first cell"
-
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
-        if cell is not None and cell.metadata.get("course_grader", {}).get("preamble"):
-            timeout = max(timeout or 0, 120)  # the grader's own cell imports what the tests use
-        left = max(1, int(self._deadline - time.monotonic()))
-        return left if timeout is None else min(timeout, left)
-
-    async def _async_handle_timeout(self, timeout, cell=None):
-        self._timed_out = True
-        return await super()._async_handle_timeout(timeout, cell)
-
-    async def _async_responds(self, seconds: float) -> bool:
-        msg_id = await ensure_async(self.kc.kernel_info())
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
-            except Empty:
-                return False
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return True
-        return False
-
-    responds = run_sync(_async_responds)
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.source.strip():
-            return cell, resources
-        where = self._where(cell, index)
-        if self._stopped is None and time.monotonic() >= self._deadline:
-            self._stopped = f"the notebook ran past its {self.notebook_timeout} s budget"
-            self._event(f"{where}: {self._stopped}; this cell and the ones after it were not run")
-        if self._stopped is not None:
-            cell.outputs = [_error_output("NotRunError", f"not run: {self._stopped}")]
-            return cell, resources
-        self._timed_out, self._cell_output, self._dropped = False, 0, set()
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            process = getattr(self.km.provisioner, "process", None)
-            reason = getattr(self.km, "killed_for", None) or exit_reason(process.poll() if process is not None else None)
-            self._stopped = "the kernel died"
-            self._event(f"{where}: the kernel died: {reason}; the cells after it were not run")
-            cell.outputs = list(cell.get("outputs", [])) + [_error_output("DeadKernelError", reason)]
-            return cell, resources
-        except CellTimeoutError:  # no output after the interrupt either
-            self._timed_out = True
-            cell.outputs = list(cell.get("outputs", [])) + [_error_output("CellTimeoutError", "timed out")]
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error" and out.get("ename") in TELLING_ERRORS:
-                self._event(f"{where}: {TELLING_ERRORS[out['ename']]}")
-        if self._timed_out:
-            self._event(f"{where}: ran past its time limit and was interrupted")
-            if not self.responds(self.responsive_seconds):
-                self._stopped = "the kernel ignored the interrupt"
-                self._event(f"{where}: the kernel did not stop after the interrupt; the cells after it were not run")
-        return cell, resources
-
-    def output(self, outs, msg, display_id, cell_index):
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is None or out.get("output_type") == "error" or display_id:
-            return out
-        size = _output_size(out)
-        cell_left = (self.max_cell_output_kb << 10) - self._cell_output
-        left = min(cell_left, (self.max_notebook_output_kb << 10) - self._notebook_output)
-        if size <= left:
-            self._cell_output += size
-            self._notebook_output += size
-            return out
-        outs.remove(out)
-        kind = out.get("name") if out.get("output_type") == "stream" else "display"
-        if kind not in self._dropped:  # one note per kind, so that stderr still counts as stderr
-            self._dropped.add(kind)
-            limit = "cell" if left == cell_left else "notebook"
-            note = f"\n[output truncated by the grader: over the {limit}'s output limit]\n"
-            if out.get("output_type") == "stream" and left > 0:
-                note = _text(out["text"])[:left] + note
-            outs.append(NotebookNode(output_type="stream", name=out.get("name", "stdout"), text=note))
-            self._cell_output += len(note)
-            self._notebook_output += len(note)
-            self._event(f"{self._where(self.nb.cells[cell_index], cell_index)}: output truncated "
-                        f"(over the {limit}'s output limit)")
-        return None
-
-
-def autograde_preprocessors() -> list:
-    """nbgrader's autograde steps with Execute replaced by SandboxedExecute and the integrity checks around it."""
-    from nbgrader.converters import Autograde
-
-    from course_tools.integrity import IntegrityCheck
-
-    steps = []
-    for step in Autograde.class_traits()["autograde_preprocessors"].default():
-        if step is Execute:
-            steps += [SandboxedExecute, IntegrityCheck]
-        else:
-            steps.append(step)
-    return steps
-
-
-def sanitize_preprocessors() -> list:
-    """nbgrader's sanitizing steps, then the integrity guard wrapped around every test cell."""
-    from nbgrader.converters import Autograde
-
-    from course_tools.integrity import IntegrityGuard
-
-    return [*Autograde.class_traits()["sanitize_preprocessors"].default(), IntegrityGuard]

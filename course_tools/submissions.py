@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+
+from course_tools.notebooks import cell_source, grade_id
 
 MAX_NOTEBOOK_MB = 20
 GRADING_KEYS = ("grade", "solution", "locked", "task", "points", "schema_version", "checksum", "cell_type")
@@ -40,16 +43,6 @@ class Checked:
     reason: str = ""  # set when it cannot be graded
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return source if isinstance(source, str) else "".join(source)
-
-
-def _grade_id(cell: dict) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
 def read_notebook(path: Path, max_bytes: int) -> tuple[dict | None, str]:
@@ -81,50 +74,50 @@ def read_notebook(path: Path, max_bytes: int) -> tuple[dict | None, str]:
 def match_release(notebook: dict, release: dict) -> tuple[list[str], list[str]]:
     """Repair ``notebook`` in place against the release's graded cells; return (notes, flags)."""
     notes, flags = [], []
-    released = {_grade_id(c): c for c in release["cells"] if _grade_id(c)}
+    released = {grade_id(c): c for c in release["cells"] if grade_id(c)}
     seen: set[str] = set()
     for index, cell in enumerate(notebook["cells"]):
-        grade_id = _grade_id(cell)
-        if grade_id is None:
+        cell_id = grade_id(cell)
+        if cell_id is None:
             if "nbgrader" in cell.get("metadata", {}):
                 del cell["metadata"]["nbgrader"]
             continue
-        if grade_id not in released:
-            flags.append(f"cell {index + 1} claims grade_id {grade_id!r}, which the release does not have")
+        if cell_id not in released:
+            flags.append(f"cell {index + 1} claims grade_id {cell_id!r}, which the release does not have")
             del cell["metadata"]["nbgrader"]
             continue
-        if grade_id in seen:
-            notes.append(f"{grade_id} appears more than once; the first one is graded")
+        if cell_id in seen:
+            notes.append(f"{cell_id} appears more than once; the first one is graded")
             del cell["metadata"]["nbgrader"]
             continue
-        seen.add(grade_id)
-        original = released[grade_id]
+        seen.add(cell_id)
+        original = released[cell_id]
         meta, want = cell["metadata"]["nbgrader"], original["metadata"]["nbgrader"]
         edited = [k for k in GRADING_KEYS if meta.get(k) != want.get(k)]
         if cell.get("cell_type") != original["cell_type"]:
             edited.append("the cell's type")
         if edited:
-            flags.append(f"{grade_id}: grading metadata edited ({', '.join(edited)}); put back as released")
+            flags.append(f"{cell_id}: grading metadata edited ({', '.join(edited)}); put back as released")
             cell["metadata"]["nbgrader"] = copy.deepcopy(want)
             if cell.get("cell_type") != original["cell_type"]:
                 cell.clear()
                 cell.update(copy.deepcopy(original))
-        if want.get("locked") and _source(cell) != _source(original):
-            notes.append(f"{grade_id}: locked cell edited; the instructor's version is graded")
+        if want.get("locked") and cell_source(cell) != cell_source(original):
+            notes.append(f"{cell_id}: locked cell edited; the instructor's version is graded")
     # put back what was deleted, after the graded cell that comes before it in the release
-    order = [_grade_id(c) for c in release["cells"] if _grade_id(c)]
-    for position, grade_id in enumerate(order):
-        if grade_id in seen:
+    order = [grade_id(c) for c in release["cells"] if grade_id(c)]
+    for position, cell_id in enumerate(order):
+        if cell_id in seen:
             continue
         where = 0
         for earlier in reversed(order[:position]):
-            found = [i for i, c in enumerate(notebook["cells"]) if _grade_id(c) == earlier]
+            found = [i for i, c in enumerate(notebook["cells"]) if grade_id(c) == earlier]
             if found:
                 where = found[0] + 1
                 break
-        notebook["cells"].insert(where, copy.deepcopy(released[grade_id]))
-        seen.add(grade_id)
-        notes.append(f"{grade_id} was deleted; put back from the release")
+        notebook["cells"].insert(where, copy.deepcopy(released[cell_id]))
+        seen.add(cell_id)
+        notes.append(f"{cell_id} was deleted; put back from the release")
     return notes, flags
 
 
@@ -142,8 +135,6 @@ HARMLESS_MAGICS = {"timeit", "time", "matplotlib", "precision", "pprint", "confi
 
 def _python(source: str) -> str:
     """The cell as plain Python (IPython magics and ! commands become get_ipython() calls)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     try:
         return TransformerManager().transform_cell(source)
     except Exception:  # noqa: BLE001 - IPython's transformer raises many things on broken input
@@ -245,7 +236,7 @@ def locked_bindings(notebook: dict) -> dict[str, str]:
     bound = {}
     for cell in notebook["cells"]:
         if cell.get("cell_type") == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
-            bound.update(cell_bindings(_source(cell)))
+            bound.update(cell_bindings(cell_source(cell)))
     return bound
 
 
@@ -289,7 +280,7 @@ def module_names(notebook: dict) -> set[str]:
         if cell.get("cell_type") != "code":
             continue
         try:
-            tree = ast.parse(_python(_source(cell)))
+            tree = ast.parse(_python(cell_source(cell)))
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):  # lower-case names imported: modules (torch.nn), not classes (Tensor)
@@ -316,8 +307,8 @@ def check_submission(folder: Path, release_notebook: Path, max_bytes: int = MAX_
         checked.reason = reason
         return checked
     for index, cell in enumerate(notebook["cells"]):
-        if "\x00" in _source(cell):
-            cell["source"] = _source(cell).replace("\x00", "")
+        if "\x00" in cell_source(cell):
+            cell["source"] = cell_source(cell).replace("\x00", "")
             checked.notes.append(f"null bytes removed from cell {index + 1}")
     release = json.loads(release_notebook.read_text(encoding="utf-8"))
     notes, flags = match_release(notebook, release)
@@ -327,7 +318,7 @@ def check_submission(folder: Path, release_notebook: Path, max_bytes: int = MAX_
     for index, cell in enumerate(notebook["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.get("cell_type") == "code" and not meta.get("locked"):
-            for finding in scan_code(_source(cell), modules) + rebound_names(_source(cell), bound):
+            for finding in scan_code(cell_source(cell), modules) + rebound_names(cell_source(cell), bound):
                 checked.flags.append(f"cell {index + 1} {finding}")
     checked.notebook = notebook
     return checked

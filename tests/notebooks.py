@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_tools.notebooks import grade_id, read_cells
 from tests.conftest import ROOT
-
-
-def load_cells(path: Path) -> list[dict]:
-    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-    for cell in cells:
-        if not isinstance(cell["source"], str):
-            cell["source"] = "".join(cell["source"])
-    return cells
-
-
-def grade_id(cell: dict) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def is_solution(cell: dict) -> bool:
@@ -71,11 +59,11 @@ def run_cells(assignment: str, *, released: bool, replace: dict[str, str] | None
     grade_id to other code. ``released=True`` runs the student version's tests (no hidden tests).
     ``stop_after`` ends the run after the cell with that grade_id.
     """
-    reference = {grade_id(c): c["source"] for c in load_cells(notebook_path(assignment, released=False)) if is_solution(c)}
+    reference = {grade_id(c): c["source"] for c in read_cells(notebook_path(assignment, released=False)) if is_solution(c)}
     replace = replace or {}
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, BaseException | None] = {}
-    for cell in load_cells(notebook_path(assignment, released)):
+    for cell in read_cells(notebook_path(assignment, released)):
         if cell["cell_type"] != "code":
             continue
         gid = grade_id(cell)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from course_tools import assignments
-from tests.notebooks import is_test, load_cells, notebook_path, run_cells, wrong_solutions
+from course_tools.notebooks import HIDDEN_BEGIN, read_cells
+from tests.notebooks import is_test, notebook_path, run_cells, wrong_solutions
 from tests.conftest import ROOT
 
 ASSIGNMENTS = assignments.known_assignments(ROOT)
@@ -20,11 +21,11 @@ def test_no_hidden_test_line_is_released():
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_test_cell_has_points_and_hidden_tests_exist(name):
-    cells = load_cells(notebook_path(name, released=False))
+    cells = read_cells(notebook_path(name, released=False))
     tests = [c for c in cells if is_test(c)]
     assert tests, f"{name} has no graded test cell"
     assert all(c["metadata"]["nbgrader"].get("points", 0) > 0 for c in tests)
-    assert any(assignments.HIDDEN_BEGIN in c["source"] for c in tests), f"{name} has no hidden tests"
+    assert any(HIDDEN_BEGIN in c["source"] for c in tests), f"{name} has no hidden tests"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -36,8 +37,8 @@ def test_reference_solution_passes_every_test(name):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_hidden_test_cell_catches_a_wrong_solution(name):
     caught = {w.fails for w in wrong_solutions(name)}
-    hidden = {c["metadata"]["nbgrader"]["grade_id"] for c in load_cells(notebook_path(name, released=False))
-              if is_test(c) and assignments.HIDDEN_BEGIN in c["source"]}
+    hidden = {c["metadata"]["nbgrader"]["grade_id"] for c in read_cells(notebook_path(name, released=False))
+              if is_test(c) and HIDDEN_BEGIN in c["source"]}
     assert hidden <= caught, f"hidden tests with no wrong solution in tests/wrong_solutions/{name}: {hidden - caught}"
 
 

@@ -1,42 +1,23 @@
 """The instructor's grading command, run for real in a temporary copy of the course."""
 from __future__ import annotations
 
+import ast
 import csv
+import graphlib
 import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from course_tools import events
 from course_tools.assignments import known_assignments
+from course_tools.grading import run_worker
 from course_tools.sandbox import bwrap_problem
 from tests.conftest import ROOT
-from tests.hostile import course_copy, filled_release, reference_code
-
-ASSIGNMENT = "01-rnn-taxonomy"
-
-
-def grade(course: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "course_tools", "--root", str(course), "grade", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=900)
-
-
-def submit(course: Path, student: str, notebook: Path | dict, assignment: str = ASSIGNMENT) -> None:
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    if isinstance(notebook, dict):
-        (folder / f"{assignment}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
-    else:
-        shutil.copy(notebook, folder / notebook.name)
-
-
-def answered(course: Path, assignment: str) -> dict:
-    """The released notebook with the reference solution typed into it, as a student hands it in."""
-    notebook = f"{assignment}/{assignment}.ipynb"
-    release = json.loads((course / "assignments" / notebook).read_text(encoding="utf-8"))
-    return filled_release(release, reference_code(json.loads((course / "solutions" / notebook).read_text(encoding="utf-8"))))
+from tests.helpers import ASSIGNMENT, answered, grade, submit
+from tests.hostile import course_copy
 
 
 def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
@@ -91,3 +72,118 @@ def test_nothing_to_grade_is_reported(tmp_path, layout):
     assert result.returncode == 0
     assert "not graded:" in result.stdout
     assert not (course / "grades.csv").exists()
+
+
+# The seams between the layers: events, the worker's result file, the import graph.
+
+def test_events_round_trip_through_the_events_file(tmp_path):
+    recorded = [events.Event(events.NOTE, "cell 3 (test_x): output truncated"),
+                events.Event(events.FLAG, "test_x: torch.allclose was changed"),
+                events.Event(events.SANDBOXED, "sandboxed kernel in /tmp/work (uid 1000)")]
+    events.start_recording(tmp_path / events.EVENTS_FILE)
+    try:
+        for event in recorded:
+            assert events.record(event.kind, event.text) == event
+    finally:
+        events.start_recording(None)
+    events.record(events.NOTE, "after recording stopped: not in the file")
+    with open(tmp_path / events.EVENTS_FILE, "a", encoding="utf-8") as f:
+        f.write('{"kind": "note", "te')  # a worker killed while writing its last line
+    assert events.read_events(tmp_path / events.EVENTS_FILE) == recorded
+    assert events.read_events(tmp_path / "none.jsonl") == []
+    with pytest.raises(ValueError, match="unknown event kind 'warning'"):
+        events.Event("warning", "x")
+
+
+def test_worker_result_file_is_read_as_written(tmp_path):
+    result = events.WorkerResult(steps={"autograde": True, "feedback": False}, error="HTML export failed",
+                                 events=[events.Event(events.NOTE, "cell 2: called sys.exit()"),
+                                         events.Event(events.FLAG, "test_x: did not run to its end")],
+                                 sandboxed=True)
+    result.write(tmp_path / events.RESULT_FILE)
+    read = events.WorkerResult.read(tmp_path / events.RESULT_FILE)
+    assert read == result
+    assert (read.notes, read.flags) == (["cell 2: called sys.exit()"], ["test_x: did not run to its end"])
+    assert events.WorkerResult.read(tmp_path / "missing.json") is None
+    (tmp_path / "broken.json").write_text('{"steps": {}')
+    with pytest.raises(ValueError, match="not a grading worker's result"):
+        events.WorkerResult.read(tmp_path / "broken.json")
+
+
+DYING_WORKER = """\
+import os, signal, sys
+from course_tools import events
+events.start_recording(sys.argv[1])
+events.record(events.NOTE, "cell 2: the kernel died")
+{end}
+"""
+
+
+@pytest.mark.parametrize("end, says", [
+    ("os.kill(os.getpid(), signal.SIGKILL)", "(killed by SIGKILL)"),
+    ("1 / 0", "(exit status 1): ZeroDivisionError: division by zero"),
+])
+def test_a_worker_that_dies_before_its_result_is_a_failure_that_says_why(tmp_path, end, says):
+    command = [sys.executable, "-c", DYING_WORKER.format(end=end), str(tmp_path / events.EVENTS_FILE)]
+    result = run_worker(command, tmp_path, seconds=120, out=tmp_path)
+    assert result.steps == {} and not result.sandboxed
+    assert result.error.startswith("the grading worker stopped without a result") and says in result.error
+    assert result.notes == ["cell 2: the kernel died"]  # what it recorded before it died is kept
+
+
+def test_a_worker_past_its_cap_is_stopped_and_reported(tmp_path):
+    result = run_worker([sys.executable, "-c", "import time; time.sleep(600)"], tmp_path, seconds=2, out=tmp_path)
+    assert result.steps == {} and result.error == "grading ran past its 2 s cap and was stopped"
+
+
+def test_the_worker_reports_a_failed_step_with_nbgrader_s_reason(tmp_path):
+    """A scratch course with no submission in it: autograding fails, and the result says why."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    out = tmp_path / "worker"
+    out.mkdir()
+    result = run_worker([sys.executable, "-m", "course_tools.grade_worker", str(out), ASSIGNMENT, "alice"],
+                        tmp_path, seconds=300, out=out)
+    assert result.steps == {"autograde": False} and not result.sandboxed
+    assert result.error == f"No notebooks were matched by '{tmp_path / 'submitted' / 'alice' / ASSIGNMENT}'"
+
+
+def _course_tools_imports() -> dict[str, set[str]]:
+    """module -> the course_tools modules it imports, read with ast; fails on an import inside a function."""
+    graph = {}
+    for path in sorted((ROOT / "course_tools").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "course_tools":
+                found = {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_tools."):
+                found = {node.module.split(".")[1]}
+            elif isinstance(node, ast.Import):
+                found = {a.name.split(".")[1] for a in node.names if a.name.startswith("course_tools.")}
+            else:
+                continue
+            assert node in tree.body or not found, f"course_tools/{path.name}:{node.lineno} imports {found} inside a block"
+            imported |= found
+        graph[path.stem] = imported
+    return graph
+
+
+def test_course_tools_imports_form_layers_without_a_cycle():
+    graph = _course_tools_imports()
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
+    assert set(order) >= set(graph)
+    for leaf in ("events", "notebooks", "sandbox"):
+        assert graph[leaf] == set(), f"{leaf} must import nothing of course_tools"
+    both = [name for name, imported in graph.items() if {"execute", "integrity"} <= imported]
+    assert both == ["pipeline"], "only the pipeline assembles execution and the guard"
+    config = ast.parse((ROOT / "nbgrader_config.py").read_text(encoding="utf-8"))
+    assert {alias.name for node in ast.walk(config) if isinstance(node, ast.ImportFrom)
+            and node.module == "course_tools" for alias in node.names} == {"pipeline"}
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT / "course_tools").glob("*.py")))
+def test_every_course_tools_module_imports_first_in_a_fresh_interpreter(module):
+    """Imported first, before anything else of the package: a cycle shows up as a partly initialised module."""
+    result = subprocess.run([sys.executable, "-c", f"import course_tools.{module}"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

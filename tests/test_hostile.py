@@ -1,9 +1,10 @@
 """A class of hostile and broken submissions (tests/hostile), graded by the real command, sandboxed.
 
 One batch holds every case of tests.hostile.CASES and two honest students. For each case:
-grading finishes within its cap, the batch goes on, the honest students' grades are what
-they are alone, the report names what happened, and an attack scores no more than the
-untouched release (0) or is flagged for manual review. Needs bubblewrap (CI installs it).
+grading ends by the notebook's own limits (never killed at the whole run's cap), the batch
+goes on, the honest students' grades are what they are alone, the report names what
+happened, and an attack scores no more than the untouched release (0) or is flagged for
+manual review. Needs bubblewrap (CI installs it).
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course_tools.assignments import hidden_test_lines
-from course_tools.grading import STARTUP_SECONDS
+from course_tools.notebooks import hidden_test_lines
 from course_tools.sandbox import INSTALL_HINT, bwrap_problem
 from tests.conftest import ROOT
 from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, grade_corpus
@@ -29,7 +29,6 @@ pytestmark = [pytest.mark.skipif(bwrap_problem() is not None,
               pytest.mark.xdist_group("hostile")]  # one worker grades the batch once, for every test here
 
 CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 5, 45  # small caps, so that the hanging cases stay quick
-CAP = NOTEBOOK_TIMEOUT + STARTUP_SECONDS  # what one student's grading may take at most
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -61,7 +60,8 @@ def test_each_case_is_graded_as_expected_and_named(batch, case):
     outcome = batch.outcomes[case.name]
     everything = " ".join([outcome["reason"], *outcome["notes"], *outcome["flags"]])
     assert outcome["status"] == case.status, outcome
-    assert outcome["seconds"] <= CAP, f"{case.name} took {outcome['seconds']} s, over its {CAP} s cap"
+    # the notebook's own budget and the cell timeouts end it, never the kill at the whole run's cap
+    assert "cap and was stopped" not in outcome["reason"], f"{case.name} ran into the whole run's cap"
     assert re.search(case.says, everything, re.I), f"the report does not say {case.says!r}: {everything}"
     if case.status == "graded":
         assert outcome["max_score"] == 10  # edited points never change what the assignment is worth

@@ -12,17 +12,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from course_tools import submissions
-from course_tools.grading import _run_capped
+from course_tools.grading import run_capped
 from course_tools.sandbox import INSTALL_HINT, SandboxedKernelManager, bwrap_problem
 from tests.conftest import ROOT
+from tests.helpers import grade, submit
 from tests.hostile import ASSIGNMENT, NOTEBOOK, course_copy, filled_release, reference_code
-from tests.test_grading import grade, submit
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
                                  reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})")
@@ -61,20 +61,38 @@ print(json.dumps({{
 '''
 
 
-async def _run_in_kernel(workdir: Path, code: str, **limits) -> tuple[str, SandboxedKernelManager]:
+async def _run_in_kernel(workdir: Path, code: str, **limits) -> tuple[str, SandboxedKernelManager, list[psutil.Process]]:
+    """Run ``code`` in a new sandboxed kernel; what it printed, its manager, and the sandbox's
+    processes as they were just before the kernel was shut down."""
     km = SandboxedKernelManager(**limits)
     await km.start_kernel(cwd=str(workdir))
     kc = km.client()
     kc.start_channels()
     out: list[str] = []
+    processes: list[psutil.Process] = []
     try:
         await kc.wait_for_ready(timeout=60)
         await kc.execute_interactive(code, timeout=60, output_hook=lambda msg: out.append(
             msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+        sandbox = psutil.Process(km.provisioner.process.pid)
+        processes = [sandbox, *sandbox.children(recursive=True)]
     finally:
         kc.stop_channels()
         await km.shutdown_kernel(now=True)
-    return "".join(out), km
+    return "".join(out), km, processes
+
+
+def _still_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``processes`` that have not ended (zombies waiting to be reaped count as ended)."""
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    running = []
+    for process in alive:
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return running
 
 
 @needs_bwrap
@@ -87,7 +105,7 @@ def test_kernel_sees_its_folder_and_nothing_else_of_the_course(tmp_path, monkeyp
     read = [str(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK), str(ROOT / "nbgrader_config.py"),
             str(Path.home() / ".bashrc"), "/etc/shadow", "data.txt", str(Path(sys.prefix) / "pyvenv.cfg")]
     write = ["new.txt", "/tmp/private.txt", str(tmp_path / "outside.txt"), str(ROOT / "pwned.txt")]
-    out, _ = asyncio.run(_run_in_kernel(workdir, PROBE.format(port=listener.getsockname()[1], read=read, write=write),
+    out, _, _ = asyncio.run(_run_in_kernel(workdir, PROBE.format(port=listener.getsockname()[1], read=read, write=write),
                                         memory_mb=3000, max_processes=50, cpu_seconds=100))
     listener.close()
     seen = json.loads(out)
@@ -113,7 +131,7 @@ def test_kernel_sees_its_folder_and_nothing_else_of_the_course(tmp_path, monkeyp
 def test_a_memory_bomb_stops_at_the_memory_limit(tmp_path):
     bomb = "hog = []\ntry:\n    while True:\n        hog.append(bytearray(64 * 2**20))\nexcept MemoryError:\n" \
            "    print('stopped at', len(hog) * 64, 'MiB')"
-    out, _ = asyncio.run(_run_in_kernel(tmp_path, bomb, memory_mb=1024))
+    out, _, _ = asyncio.run(_run_in_kernel(tmp_path, bomb, memory_mb=1024))
     assert out.startswith("stopped at") and int(out.split()[2]) < 1024
 
 
@@ -145,21 +163,23 @@ def test_forked_memory_hogs_are_stopped_together(tmp_path):
 @needs_bwrap
 def test_a_fork_bomb_ends_with_its_kernel(tmp_path):
     bomb = "import os\nfor _ in range(200):\n    try:\n        os.fork()\n    except OSError:\n        break\nprint('forked')"
-    out, km = asyncio.run(_run_in_kernel(tmp_path, bomb, max_processes=40))
-    assert "forked" in out
-    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    assert km.connection_file not in ps, "sandboxed processes outlived their kernel"
+    out, km, processes = asyncio.run(_run_in_kernel(tmp_path, bomb, max_processes=40))
+    assert "forked" in out and processes
+    assert _still_running(processes) == [], "sandboxed processes outlived their kernel"
     assert not Path(km.connection_file).parent.exists(), "the kernel's connection folder was left behind"
 
 
 def test_a_run_past_its_cap_is_stopped_with_everything_it_started(tmp_path):
-    sleeper = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
-    started = time.monotonic()
-    code, _ = _run_capped([sys.executable, "-c", sleeper], tmp_path, seconds=2)
-    assert code is None and time.monotonic() - started < 10
-    time.sleep(0.5)
-    ps = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
-    assert "time.sleep(60)" not in ps, "a child of the stopped run is still alive"
+    sleeper = ("import subprocess, sys, time\n"
+               "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+               "print(child.pid, flush=True)\ntime.sleep(600)")
+    code, log = run_capped([sys.executable, "-c", sleeper], tmp_path, seconds=5)
+    assert code is None, "the cap did not stop the run"
+    try:
+        child = psutil.Process(int(log.split()[0]))
+    except psutil.NoSuchProcess:
+        return  # gone already
+    assert _still_running([child]) == [], "a child of the stopped run is still alive"
 
 
 BROKEN_BWRAP = """#!/bin/sh

@@ -1,0 +1,80 @@
+"""Feedback without hidden tests: the preprocessor of ``nbgrader generate_feedback``.
+
+``HideHiddenTests`` removes the hidden tests from test cells, keeps only the error's name and
+message of a failed test (a traceback quotes the line that failed), and redacts any line of a
+hidden test that the notebook's own code printed anywhere. A notebook flagged for manual
+review while its tests ran (``course_tools.integrity.IntegrityCheck``) gets no outputs back
+but the names of its errors: its code may have recorded the tests to print them in a form no
+redaction recognises.
+"""
+from __future__ import annotations
+
+import html
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
+from traitlets import Bool
+
+from nbgrader import utils
+from nbgrader.api import Gradebook
+
+from course_tools.notebooks import hidden_lines, without_hidden_tests
+
+WITHHELD = ("**This notebook is flagged for manual review**: while it was graded, its code interfered with the "
+            "tests. Its outputs are not shown here, only which cells raised which error; your instructor will look at it.")
+
+
+class HideHiddenTests(Preprocessor):
+    """Feedback step: no hidden-test source in what students get back; a notebook flagged for
+    manual review (IntegrityCheck) gets its sources, grades and the names of its errors back, not its outputs."""
+
+    withhold = False
+
+    enabled = Bool(True, help="Whether to hide hidden tests in feedback (nbconvert's preprocessors start disabled).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            secret = {line for cell in notebook.source_cells for line in hidden_lines(cell.source or "")}
+            # flagged by IntegrityCheck: its code interfered with the tests, and may have recorded them
+            # (an IPython callback sees every cell's source) to print later, in any encoding
+            self.withhold = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"]).flagged
+        if self.withhold:
+            nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-withheld", metadata={}, source=WITHHELD))
+        secret |= {line for cell in nb.cells for line in hidden_lines(cell.source)}
+        # lines that also appear outside the hidden regions (e.g. "else:") give nothing away
+        visible = {line.strip() for cell in nb.cells for line in without_hidden_tests(cell.source).splitlines()}
+        self.secret = sorted((s for s in secret - visible if len(s) >= 8), key=len, reverse=True)
+        return super().preprocess(nb, resources)
+
+    def _redact(self, text: str) -> str:
+        for line in self.secret:
+            for form in (line, html.escape(line), html.escape(line, quote=False)):
+                if form in text:
+                    text = text.replace(form, "[hidden test line]")
+        return text
+
+    def preprocess_cell(self, cell, resources, index):
+        test = utils.is_grade(cell) and cell.cell_type == "code"
+        cell.source = without_hidden_tests(cell.source)
+        if self.withhold and cell.cell_type == "code":  # which cells failed, nothing the notebook could word
+            cell.outputs = [NotebookNode(output_type="error", ename=out.get("ename", ""), evalue="", traceback=[out.get("ename", "")])
+                            for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+            return cell, resources
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["ename"], out["evalue"] = out.get("ename", ""), self._redact(out.get("evalue", ""))
+                if test:  # a traceback quotes the test line that failed
+                    out["traceback"] = [f"{out['ename']}: {out['evalue']}"]
+                else:
+                    out["traceback"] = [self._redact(line) for line in out.get("traceback", [])]
+            elif out.get("output_type") == "stream":
+                out["text"] = self._redact(out.get("text", ""))
+            elif "data" in out:
+                for mime, value in out["data"].items():
+                    if isinstance(value, str) and not mime.startswith("image/"):
+                        out["data"][mime] = self._redact(value)
+                    elif isinstance(value, list):
+                        out["data"][mime] = [self._redact(v) if isinstance(v, str) else v for v in value]
+        return cell, resources
