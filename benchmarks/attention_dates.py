@@ -27,8 +27,7 @@ import results
 from course_lib import get_device
 from course_lib.attention import ATTENTION_CHOICES
 from course_lib.recipes import dates_attention
-from course_lib.seq2seq import count_parameters
-from course_lib.train import evaluate_seq2seq
+from course_lib.train import count_parameters, evaluate_seq2seq
 
 TARGET_EXACT_MATCH = 0.995
 TARGET_SECONDS = 30.0

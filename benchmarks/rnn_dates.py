@@ -25,8 +25,7 @@ import torch
 import results
 from course_lib import get_device
 from course_lib.recipes import dates_gru
-from course_lib.seq2seq import count_parameters
-from course_lib.train import accuracy_by_length, evaluate_seq2seq
+from course_lib.train import accuracy_by_length, count_parameters, evaluate_seq2seq
 
 TARGET_EXACT_MATCH = 0.93
 TARGET_SECONDS = 60.0

@@ -23,9 +23,8 @@ import torch
 import results
 from course_lib import get_device
 from course_lib.recipes import Stage, text_to_text_t5
-from course_lib.seq2seq import count_parameters
 from course_lib.text_to_text import PREFIXES, only_task
-from course_lib.train import evaluate_seq2seq
+from course_lib.train import count_parameters, evaluate_seq2seq
 from course_lib.transformer import TransformerConfig
 
 TARGET_EXACT_MATCH = 0.95

@@ -21,8 +21,7 @@ import torch
 import results
 from course_lib import get_device
 from course_lib.recipes import dates_attention, dates_transformer
-from course_lib.seq2seq import count_parameters
-from course_lib.train import evaluate_seq2seq
+from course_lib.train import count_parameters, evaluate_seq2seq
 
 TARGET_EXACT_MATCH = 0.99
 TARGET_SECONDS = 60.0

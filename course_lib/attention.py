@@ -22,6 +22,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.decoding import eval_mode
+from course_lib.rnn import make_rnn
+from course_lib.seq2seq import Seq2Seq, Seq2SeqConfig
+
 
 def _check(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor | None, query_size: int | None,
            key_size: int) -> None:
@@ -201,9 +205,7 @@ class AttentionDecoder(nn.Module):
       The RNN does not see c_i, so under teacher forcing it runs fused over the whole target.
     """
 
-    def __init__(self, config, attention: str = "bahdanau", attention_size: int | None = None):
-        from course_lib.seq2seq import _make_rnn
-
+    def __init__(self, config: Seq2SeqConfig, attention: str = "bahdanau", attention_size: int | None = None):
         super().__init__()
         self.kind = attention
         H = config.hidden_size
@@ -211,10 +213,10 @@ class AttentionDecoder(nn.Module):
         self.embedding = nn.Embedding(config.tgt_vocab_size, config.emb_dim, padding_idx=config.pad_id)
         self.dropout = nn.Dropout(config.dropout)
         if attention == "bahdanau":
-            self.rnn = _make_rnn(config, config.emb_dim + H)
+            self.rnn = make_rnn(config.cell, config.emb_dim + H, H, config.num_layers, config.dropout)
             self.out = nn.Linear(2 * H, config.tgt_vocab_size)
         else:
-            self.rnn = _make_rnn(config, config.emb_dim)
+            self.rnn = make_rnn(config.cell, config.emb_dim, H, config.num_layers, config.dropout)
             self.combine = nn.Linear(2 * H, H)
             self.out = nn.Linear(H, config.tgt_vocab_size)
 
@@ -256,10 +258,9 @@ class AttentionDecoder(nn.Module):
 ATTENTION_CHOICES = ("none",) + SCORERS
 
 
-def attention_seq2seq(config, attention: str = "bahdanau", attention_size: int | None = None):
+def attention_seq2seq(config: Seq2SeqConfig, attention: str = "bahdanau",
+                      attention_size: int | None = None) -> Seq2Seq:
     """A course Seq2Seq whose decoder attends with ``attention`` ('none' keeps the plain decoder)."""
-    from course_lib.seq2seq import Seq2Seq
-
     if attention not in ATTENTION_CHOICES:
         raise ValueError(f"unknown attention {attention!r}: choose one of {ATTENTION_CHOICES}")
     if attention == "none":
@@ -275,8 +276,6 @@ def attention_weights(model, src: torch.Tensor, src_lengths: torch.Tensor, tgt_i
     """
     if not isinstance(model.decoder, AttentionDecoder):
         raise ValueError("this model has no attention decoder (built with attention='none')")
-    from course_lib.decoding import eval_mode
-
     with eval_mode(model):  # no dropout noise in the weights we show
         state = model.encode(src, src_lengths)
         _, _, weights = model.decoder(tgt_in, state.hidden, state.memory, state.memory_mask, return_weights=True)

@@ -1,32 +1,29 @@
-"""Text to ids to padded batches, and the course's three generated tasks.
+"""Text to ids to padded batches: tokenisers, :class:`Vocab`, :func:`pad_batch`, splits and :func:`load_task`.
 
-Top to bottom: special tokens, tokenisers, :class:`Vocab`, batching
-(:func:`pad_batch`, :class:`Seq2SeqBatch`, :class:`Seq2SeqData`), the datasets
-(dates, digit strings, a small English→Korean grammar) and :func:`load_task`.
-Every dataset is generated in code from a seed: nothing is downloaded, and
-train, valid and test never share a source sentence.
+Top to bottom: special tokens, tokenisers, :class:`Vocab`, batching (:func:`pad_batch`,
+:class:`Seq2SeqBatch`, :class:`Seq2SeqData`), :func:`split_pairs` and :func:`load_task`,
+which generates a task (:mod:`course_lib.tasks`), splits it so that train, valid and test
+never share a source sentence, and builds the vocabularies from train.
 """
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import functools
 import numbers
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
-from babel import Locale
-from babel.dates import format_date
+
+from course_lib.en_ko_grammar import FIXED_PHRASES, SEED_EXAMPLES
+from course_lib.inputs import lengths_to_mask
+from course_lib.tasks import Pair, date_pairs, digit_pairs, grammar_pairs
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 SPECIALS = (PAD, BOS, EOS, UNK)
-
-Pair = tuple[str, str]
 
 
 # --- tokenisers ---------------------------------------------------------------
@@ -97,10 +94,7 @@ class Vocab:
         shown = " ".join(self.itos[:12]) + (" ..." if len(self) > 12 else "")
         return f"Vocab({len(self)} tokens: {shown})"
 
-    pad_id = property(lambda self: PAD_ID)
-    bos_id = property(lambda self: BOS_ID)
-    eos_id = property(lambda self: EOS_ID)
-    unk_id = property(lambda self: UNK_ID)
+    pad_id, bos_id, eos_id, unk_id = PAD_ID, BOS_ID, EOS_ID, UNK_ID  # the same in every vocabulary
 
     def encode(self, tokens: Iterable[str], *, add_bos: bool = False, add_eos: bool = False,
                unk: bool = False) -> list[int]:
@@ -164,7 +158,7 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int = PAD_ID,
     ids = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
     for row, seq in enumerate(seqs):
         ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-    mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]  # (B, T)
+    mask = lengths_to_mask(lengths, ids.shape[1])  # (B, T)
     if device is not None:
         ids, lengths, mask = ids.to(device), lengths.to(device), mask.to(device)
     return ids, lengths, mask
@@ -182,8 +176,7 @@ class Seq2SeqBatch:
     @property
     def src_mask(self) -> torch.Tensor:
         """(B, S) bool, True at real source tokens."""
-        positions = torch.arange(self.src.shape[1], device=self.src.device)
-        return positions[None, :] < self.src_lengths[:, None]
+        return lengths_to_mask(self.src_lengths, self.src.shape[1])
 
     @property
     def tgt_in(self) -> torch.Tensor:
@@ -262,22 +255,8 @@ class Seq2SeqData:
         return out
 
 
-# --- datasets -----------------------------------------------------------------
 
-def _distinct(draw: Callable[[], Pair], n: int, what: str, first: Sequence[Pair] = ()) -> list[Pair]:
-    """Call ``draw`` until ``n`` pairs with distinct sources exist (``first`` go first)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    pairs = dict(first)
-    tries = 0
-    while len(pairs) < n:
-        pairs.setdefault(*draw())
-        tries += 1
-        if tries > 50 * n + 1000:
-            raise ValueError(f"only {len(pairs)} distinct {what} pairs exist with these settings;"
-                             f" ask for fewer than n={n} or widen the settings")
-    return list(pairs.items())[:n]
-
+# --- splits and tasks ---------------------------------------------------------
 
 def split_pairs(pairs: Iterable[Pair], fractions: Sequence[float] = (0.8, 0.1, 0.1), *, seed: int = 0,
                 keep_in_train: Iterable[str] = ()) -> tuple[list[Pair], list[Pair], list[Pair]]:
@@ -300,307 +279,6 @@ def split_pairs(pairs: Iterable[Pair], fractions: Sequence[float] = (0.8, 0.1, 0
     return unique[:n_train], unique[n_train : n_train + n_valid], unique[n_train + n_valid :]
 
 
-# Dates: Babel (CLDR) renders a date; the target is ISO 8601.
-DATE_LOCALES = {"en": "en_US", "ko": "ko_KR", "fr": "fr_FR", "de": "de_DE"}
-DATE_FORMATS = ("full", "long", "medium", "d MMM y", "EEEE d MMMM y", "y/MM/dd")
-"""'short' is left out: en, ko and de write its year with two digits, which no model can map to one century."""
-
-
-@functools.cache
-def _locale(lang: str) -> Locale:
-    if lang not in DATE_LOCALES:
-        raise ValueError(f"unknown language {lang!r}; choose from {list(DATE_LOCALES)}")
-    return Locale.parse(DATE_LOCALES[lang])
-
-
-def render_date(day: datetime.date, lang: str, fmt: str) -> str:
-    """``day`` as Babel writes it in ``lang`` (en, ko, fr, de), with odd spaces made plain."""
-    return re.sub(r"[\u00a0\u2009\u202f]", " ", format_date(day, fmt, locale=_locale(lang)))
-
-
-def date_pairs(n: int, *, seed: int = 0, languages: Sequence[str] = ("en", "ko", "fr", "de"),
-               start_year: int = 1950, end_year: int = 2049) -> list[Pair]:
-    """``n`` pairs like ``('mardi 3 mars 2020', '2020-03-03')``: random day, language and format."""
-    unknown = [lang for lang in languages if lang not in DATE_LOCALES]
-    if unknown or not languages:
-        raise ValueError(f"unknown languages {unknown}; choose from {list(DATE_LOCALES)}")
-    if not 1000 <= start_year <= end_year <= 9999:
-        raise ValueError(f"need 1000 <= start_year <= end_year <= 9999, got {start_year}, {end_year}")
-    first = datetime.date(start_year, 1, 1).toordinal()
-    last = datetime.date(end_year, 12, 31).toordinal()
-    rng = random.Random(seed)
-
-    def draw() -> Pair:
-        day = datetime.date.fromordinal(rng.randint(first, last))
-        return render_date(day, rng.choice(languages), rng.choice(DATE_FORMATS)), day.isoformat()
-
-    return _distinct(draw, n, "date")
-
-
-def digit_pairs(n: int, length: int | tuple[int, int], *, task: str = "copy", seed: int = 0) -> list[Pair]:
-    """``n`` digit strings (``length`` digits, or a length drawn from an inclusive range) and
-    their copy or reverse: ``('40213', '31204')``."""
-    lo, hi = (length, length) if isinstance(length, int) else length
-    if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
-        raise ValueError(f"length must be >= 1 or a range (lo, hi) with 1 <= lo <= hi, got {length!r}")
-    if task not in ("copy", "reverse"):
-        raise ValueError(f"unknown task {task!r}; use 'copy' or 'reverse'")
-    rng = random.Random(seed)
-
-    def draw() -> Pair:
-        digits = "".join(rng.choices("0123456789", k=rng.randint(lo, hi)))
-        return digits, digits if task == "copy" else digits[::-1]
-
-    return _distinct(draw, n, f"{task} digit")
-
-
-# --- English → Korean grammar -------------------------------------------------
-
-def has_batchim(word: str) -> bool:
-    """Whether the last syllable of ``word`` ends in a consonant (받침): 책, 사람 yes; 고양이 no."""
-    if not word or not "가" <= word[-1] <= "힣":
-        raise ValueError(f"{word!r} does not end in a Hangul syllable (가..힣); particles follow a Korean word")
-    return (ord(word[-1]) - 0xAC00) % 28 != 0
-
-
-_PARTICLES = {"topic": ("은", "는"), "subject": ("이", "가"), "object": ("을", "를"), "vocative": ("아", "야")}
-
-
-def particle(noun: str, kind: str) -> str:
-    """The particle after ``noun``: topic 은/는, subject 이/가, object 을/를, vocative 아/야.
-
-    The first form follows a final consonant (책을, 사람은), the second a vowel (고양이를, 나는).
-    The rule only: 나/너 + 가 contract to 내가/네가, which the grammar avoids (pronouns take 은/는).
-    """
-    if kind not in _PARTICLES:
-        raise ValueError(f"unknown particle kind {kind!r}; use one of {list(_PARTICLES)}")
-    after_consonant, after_vowel = _PARTICLES[kind]
-    return after_consonant if has_batchim(noun) else after_vowel
-
-
-# Nouns by tag: p person, n name, a animal, f food, d drink, m mass noun (no "a"),
-# o thing, w written or made, s heard, x opens, l place to be on/under/near, i place to be in.
-_NOUN_TABLE = """
-p   teacher:선생님 student:학생 doctor:의사 child:아이 baby:아기 boy:소년 girl:소녀 man:남자 woman:여자
-p   friend:친구 mother:엄마 father:아빠 farmer:농부 cook:요리사 singer:가수 king:왕 queen:여왕
-pn  Minsu:민수 Jimin:지민 Sora:소라 Junho:준호 Mina:미나 Seojin:서진
-a   cat:고양이 dog:개 puppy:강아지 bird:새 horse:말 cow:소 pig:돼지 rabbit:토끼 mouse:쥐 fish:물고기
-a   duck:오리 tiger:호랑이 lion:사자 bear:곰 monkey:원숭이 frog:개구리 fox:여우 sheep:양 elephant:코끼리
-f   apple:사과 cake:케이크 banana:바나나 egg:달걀 cookie:쿠키 pizza:피자 orange:오렌지 strawberry:딸기
-f   sandwich:샌드위치
-fm  bread:빵 rice:밥 kimchi:김치 soup:수프
-dm  water:물 milk:우유 coffee:커피 juice:주스 tea:차
-o   ball:공 pen:펜 hat:모자 phone:전화기 key:열쇠 picture:그림 flower:꽃 umbrella:우산 clock:시계
-o   toy:장난감 shoe:신발 computer:컴퓨터 bicycle:자전거
-ow  letter:편지
-ws  song:노래
-owx book:책
-ox  door:문 window:창문
-oxli box:상자 bag:가방 car:자동차
-l   mat:매트 table:탁자 bed:침대 chair:의자 sofa:소파 desk:책상 bench:벤치 tree:나무 roof:지붕 rock:바위
-l   carpet:카펫 blanket:담요
-li  house:집 tent:텐트
-"""
-_NOUNS = {en: (ko, line.split()[0]) for line in _NOUN_TABLE.strip().splitlines()
-          for en, ko in (item.split(":") for item in line.split()[1:])}
-
-# base, 3rd-person singular, past; Korean present and past (plain 한다체); object tags (* any)
-_TRANSITIVE_TABLE = """
-see sees saw 본다 봤다 *           like likes liked 좋아한다 좋아했다 *
-love loves loved 사랑한다 사랑했다 pa   want wants wanted 원한다 원했다 fdo
-eat eats ate 먹는다 먹었다 f        drink drinks drank 마신다 마셨다 d
-buy buys bought 산다 샀다 fdo       make makes made 만든다 만들었다 fw
-open opens opened 연다 열었다 x     close closes closed 닫는다 닫았다 x
-find finds found 찾는다 찾았다 pao   catch catches caught 잡는다 잡았다 a
-throw throws threw 던진다 던졌다 o   carry carries carried 나른다 날랐다 o
-wash washes washed 씻는다 씻었다 ao  draw draws drew 그린다 그렸다 pao
-write writes wrote 쓴다 썼다 w      meet meets met 만난다 만났다 p
-help helps helped 돕는다 도왔다 pa   call calls called 부른다 불렀다 pa
-follow follows followed 따라간다 따라갔다 pa   hear hears heard 듣는다 들었다 pas
-sing sings sang 부른다 불렀다 s
-"""
-# ... and intransitive verbs with the particle a place takes: 에 where one ends up, 에서 where one acts
-_INTRANSITIVE_TABLE = """
-sit sits sat 앉는다 앉았다 에          stand stands stood 선다 섰다 에
-hide hides hid 숨는다 숨었다 에        sleep sleeps slept 잔다 잤다 에서
-run runs ran 달린다 달렸다 에서        walk walks walked 걷는다 걸었다 에서
-jump jumps jumped 뛴다 뛰었다 에서     wait waits waited 기다린다 기다렸다 에서
-play plays played 논다 놀았다 에서     rest rests rested 쉰다 쉬었다 에서
-smile smiles smiled 웃는다 웃었다 에서  cry cries cried 운다 울었다 에서
-dance dances danced 춤춘다 춤췄다 에서  sing sings sang 노래한다 노래했다 에서
-"""
-
-
-def _verbs(table: str) -> dict[str, list[str]]:
-    words = table.split()
-    return {words[i]: words[i + 1 : i + 6] for i in range(0, len(words), 6)}
-
-
-_TRANSITIVE, _INTRANSITIVE = _verbs(_TRANSITIVE_TABLE), _verbs(_INTRANSITIVE_TABLE)
-_ADJECTIVES = {en: (ko, tags) for en, ko, tags in (item.split(":") for item in """
-    big:큰:paoli small:작은:paoli red:빨간:ox blue:파란:ox black:검은:aox white:하얀:aox yellow:노란:ox
-    new:새로운:oxl cute:귀여운:pa pretty:예쁜:pao happy:행복한:pa hungry:배고픈:pa sleepy:졸린:pa
-    lazy:게으른:pa angry:화난:pa sad:슬픈:pa kind:친절한:p brave:용감한:pa hot:뜨거운:fd cold:차가운:fd
-    sweet:달콤한:f fresh:신선한:f heavy:무거운:ox soft:부드러운:l""".split())}
-_DETERMINERS = {"the": "", "a": "", "my": "내", "your": "너의", "his": "그의", "her": "그녀의",
-                "our": "우리", "their": "그들의", "this": "이", "that": "저"}
-_PREPOSITIONS = {"on": ("위", "l"), "under": ("아래", "l"), "next to": ("옆", "l"), "behind": ("뒤", "l"),
-                 "in front of": ("앞", "l"), "in": ("안", "i")}
-_PHRASES = {"hello": "안녕", "goodbye": "잘 가", "thank you": "고마워", "good night": "잘 자", "take your time": "천천히",
-            "good morning": "좋은 아침", "see you tomorrow": "내일 봐", "be careful": "조심해", "hurry up": "서둘러",
-            "come here": "이리 와", "no problem": "괜찮아", "welcome home": "어서 와", "of course": "물론이지"}
-_ADDRESSEES = {"world": "세상", "friend": "친구", "puppy": "강아지", "cat": "고양이", "Minsu": "민수", "Jimin": "지민",
-               "Sora": "소라"}
-
-
-class _NP(NamedTuple):
-    en: str         # as a subject
-    en_obj: str     # as an object (differs for pronouns: I / me)
-    ko: str         # without its particle
-    pronoun: bool
-    third_singular: bool
-    noun: str = ""
-
-
-_PRONOUNS = {en: _NP(en, obj, ko, True, third) for en, obj, ko, third in [
-    ("I", "me", "나", False), ("you", "you", "너", False), ("he", "him", "그", True),
-    ("she", "her", "그녀", True), ("we", "us", "우리", False), ("they", "them", "그들", False)]}
-
-
-def _noun_phrase(noun: str, det: str | None = "the", adj: str | None = None) -> _NP:
-    ko, tags = _NOUNS[noun]
-    if "n" in tags:
-        return _NP(noun, noun, ko, False, True, noun)
-    en = [w for w in (det, adj, noun) if w]
-    if det == "a" and en[1][0] in "aeiou":
-        en[0] = "an"
-    ko_words = [w for w in (_DETERMINERS[det] if det else "", _ADJECTIVES[adj][0] if adj else "", ko) if w]
-    return _NP(" ".join(en), " ".join(en), " ".join(ko_words), False, True, noun)
-
-
-def _clause(subj: _NP, verb: str, *, past: bool, obj: _NP | None = None, prep: str | None = None,
-            place: _NP | None = None, stop: str = "") -> Pair:
-    """One sentence in both languages: English S V O [P place], Korean S [place P] O V."""
-    table = _TRANSITIVE if obj else _INTRANSITIVE
-    base, third, past_en, ko_present, ko_past, extra = [verb, *table[verb]]
-    en = [subj.en, past_en if past else third if subj.third_singular else base]
-    ko = [subj.ko + particle(subj.ko, "topic" if subj.pronoun else "subject")]
-    if place:
-        en += [prep, place.en_obj]
-        ko.append(f"{place.ko} {_PREPOSITIONS[prep][0]}{'에서' if obj else extra}")
-    if obj:
-        en[2:2] = [obj.en_obj]
-        ko.append(obj.ko + particle(obj.ko, "object"))
-    ko.append(ko_past if past else ko_present)
-    text = " ".join(en)
-    return text[0].upper() + text[1:] + stop, " ".join(ko) + stop
-
-
-def _greeting(phrase: str, addressee: str) -> Pair:
-    """A set phrase said to someone: the vocative (아/야) comes first in Korean, 세상아, 안녕!"""
-    ko = _ADDRESSEES[addressee]
-    return f"{phrase.capitalize()}, {addressee}!", f"{ko}{particle(ko, 'vocative')}, {_PHRASES[phrase]}!"
-
-
-_FIXED = [(p, ko) for p, ko in _PHRASES.items()] + [_greeting(p, a) for p in _PHRASES for a in _ADDRESSEES]
-"""Set phrases, alone and addressed: learnt by heart, not composed, so :func:`load_task` keeps them in train."""
-
-
-SEED_EXAMPLES: list[Pair] = [
-    _greeting("hello", "world"),
-    ("take your time", _PHRASES["take your time"]),
-    _clause(_noun_phrase("cat"), "sit", past=True, prep="on", place=_noun_phrase("mat"), stop="."),
-    _clause(_PRONOUNS["I"], "see", past=False, obj=_noun_phrase("cat")),
-]
-"""The seeds' own sentences, made by the grammar; :func:`grammar_pairs` always includes them."""
-
-
-@functools.cache
-def _with_tags(table: str, tags: str) -> list[str]:
-    """Entries of the noun or adjective table that carry one of ``tags`` ('*' any)."""
-    entries = _NOUNS if table == "nouns" else _ADJECTIVES
-    return [w for w, (_, t) in entries.items() if tags == "*" or any(c in t for c in tags)]
-
-
-def _random_np(rng: random.Random, tags: str) -> _NP:
-    """A noun with one of ``tags``, with a random determiner and maybe an adjective that fits it."""
-    noun = rng.choice(_with_tags("nouns", tags))
-    mass = "m" in _NOUNS[noun][1]
-    dets = [d for d in _DETERMINERS if not (mass and d == "a")] + [None] * mass  # "I drink water"
-    det = rng.choices(dets, weights=[4 if d == "the" else 2 if d in ("a", None) else 1 for d in dets])[0]
-    adjs = _with_tags("adjectives", _NOUNS[noun][1])
-    adj = rng.choice(adjs) if adjs and rng.random() < 0.3 else None
-    return _noun_phrase(noun, det, adj)
-
-
-def _random_pair(rng: random.Random) -> Pair:
-    r = rng.random()
-    if r < 0.15:
-        return rng.choice(_FIXED)
-    subj = rng.choice(list(_PRONOUNS.values())) if rng.random() < 0.25 else _random_np(rng, "pa")
-    past, stop = rng.random() < 0.5, rng.choice(("", "."))
-    obj = prep = place = None
-    if r < 0.4:
-        verb = rng.choice(list(_INTRANSITIVE))
-    else:
-        verb = rng.choice(list(_TRANSITIVE))
-        tags = _TRANSITIVE[verb][-1]
-        while obj is None or obj.ko == subj.ko or (obj.noun and obj.noun == subj.noun):
-            use_pronoun = (tags == "*" or "p" in tags) and rng.random() < 0.15
-            obj = rng.choice(list(_PRONOUNS.values())) if use_pronoun else _random_np(rng, tags)
-    if rng.random() < (0.2 if obj else 0.7):
-        prep = rng.choice(list(_PREPOSITIONS))
-        place = _random_np(rng, _PREPOSITIONS[prep][1])
-    return _clause(subj, verb, past=past, obj=obj, prep=prep, place=place, stop=stop)
-
-
-def grammar_pairs(n: int, *, seed: int = 0, include_seed_examples: bool = True) -> list[Pair]:
-    """``n`` English→Korean pairs from a small grammar: SVO → SOV, particles by 받침, two tenses.
-
-    Sentences (transitive, intransitive, with a place) take 85 %; set phrases (천천히), alone or
-    addressed with a vocative (세상아, 안녕!), the rest. Pronoun subjects take the topic particle
-    (나는), noun subjects the subject particle (고양이가), so each English sentence has one
-    translation. :data:`SEED_EXAMPLES` come first.
-    """
-    rng = random.Random(seed)
-    return _distinct(lambda: _random_pair(rng), n, "en-ko", SEED_EXAMPLES if include_seed_examples else ())
-
-
-# --- who is 그분? (chapter 6, self-attention) ----------------------------------
-
-_WHEN = ("지난", "이번", "작년", "어제")
-_WHERE = ("회사", "학교", "동아리", "카페", "모임")
-_HONORED = ("사수님", "팀장님", "교수님", "선배님", "사장님")  # 그분 (that honoured person) refers to one of these
-_PLAIN = ("동기", "후배", "친구", "동생", "조카")  # 걔 (that kid, casual) refers to one of these
-_STATES = ("친절했다", "바빴다", "웃었다", "조용했다", "피곤했다")
-
-
-def referent_sentences(n: int, *, seed: int = 0) -> list[tuple[list[str], int]]:
-    """Sentences where a pronoun points back to one of two people: (words, index of the referent).
-
-    The seed's self-attention example, made checkable: '지난 회사 에서 사수님 과 동기 를
-    만났다 . 그분 은 친절했다 .' The pronoun is always at index 10. 그분 (honorific) refers to the
-    honoured person (사수님, 팀장님, ...), 걔 (casual) to the other one; which comes first is
-    random, so only the words, not their places, tell which is meant. Particles follow the
-    final consonant (과/와, 을/를, 은/는).
-    """
-    rng = random.Random(seed)
-    sentences = []
-    for _ in range(n):
-        people = [rng.choice(_HONORED), rng.choice(_PLAIN)]
-        rng.shuffle(people)
-        pronoun = rng.choice(("그분", "걔"))
-        first, second = people
-        words = [rng.choice(_WHEN), rng.choice(_WHERE), "에서", first, "과" if has_batchim(first) else "와",
-                 second, particle(second, "object"), "만났다", ".", pronoun, particle(pronoun, "topic"),
-                 rng.choice(_STATES), "."]
-        referent = 3 if (first in _HONORED) == (pronoun == "그분") else 5
-        sentences.append((words, referent))
-    return sentences
-
-
-# --- tasks --------------------------------------------------------------------
-
 TASKS = ("dates", "copy", "reverse", "en-ko")
 
 
@@ -620,7 +298,7 @@ def load_task(name: str, *, n: int, seed: int = 0, fractions: Sequence[float] = 
         tok, detok = char_tokenize, char_detokenize
     elif name == "en-ko":
         pairs, tok, detok = grammar_pairs(n, seed=seed, **kwargs), word_tokenize, word_detokenize
-        keep = [src for src, _ in SEED_EXAMPLES + _FIXED]
+        keep = [src for src, _ in SEED_EXAMPLES + FIXED_PHRASES]
     else:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
     train, valid, test = split_pairs(pairs, fractions, seed=seed, keep_in_train=keep)

@@ -22,6 +22,8 @@ from typing import Iterator, Sequence
 import torch
 from torch import nn
 
+from course_lib.inputs import check_lengths, check_token_ids
+
 
 @dataclass
 class DecodeResult:
@@ -53,26 +55,16 @@ def _src_vocab_size(model: nn.Module) -> int | None:
 
 def _check_inputs(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int,
                   beam_size: int = 1) -> None:
-    if src.dim() != 2 or src.dtype not in (torch.long, torch.int):
-        raise ValueError(f"src must be a (batch, source length) tensor of integer ids,"
-                         f" got shape {tuple(src.shape)} and dtype {src.dtype}")
+    vocab_size = _src_vocab_size(model)
+    # Without a known vocabulary size only the shape and dtype can be checked (every id is below 2**63).
+    check_token_ids("src", src, vocab_size if vocab_size is not None else torch.iinfo(torch.long).max)
     if src.size(0) == 0:
         raise ValueError("empty batch: src has 0 rows; pass at least one sequence to decode")
-    if src_lengths.shape != (src.size(0),):
-        raise ValueError(f"src_lengths has shape {tuple(src_lengths.shape)} but src holds {src.size(0)}"
-                         " sequences: pass one length per row of src")
-    if src_lengths.min() < 1 or src_lengths.max() > src.size(1):
-        raise ValueError(f"src_lengths must lie in 1..{src.size(1)} (the padded source length),"
-                         f" got min {int(src_lengths.min())}, max {int(src_lengths.max())}")
+    check_lengths("src_lengths", src_lengths, src.size(0), src.size(1))
     if not isinstance(max_len, int) or max_len < 1:
         raise ValueError(f"max_len must be an int >= 1 (the most tokens to generate), got {max_len!r}")
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an int >= 1 (1 is greedy decoding), got {beam_size!r}")
-    vocab_size = _src_vocab_size(model)
-    if vocab_size is not None and (src.min() < 0 or src.max() >= vocab_size):
-        raise ValueError(f"src holds token ids outside the model's source vocabulary 0..{vocab_size - 1}"
-                         f" (min {int(src.min())}, max {int(src.max())}); encode the input with the"
-                         " vocabulary the model was trained with")
 
 
 @torch.no_grad()

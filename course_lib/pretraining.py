@@ -14,7 +14,6 @@ WordPiece vocabularies are trained with Hugging Face ``tokenizers``, not written
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -203,31 +202,7 @@ def encode(tokenizer, first: str | Sequence[str], second: str | Sequence[str] | 
 
 
 # ---------------------------------------------------------------------------------------------
-# Raw text and pre-training batches
-
-
-def pydoc_documents(*, min_words: int = 4, max_words: int = 60) -> list[list[str]]:
-    """The standard library's help texts (``pydoc_data.topics``) as documents of sentences.
-
-    One document per help topic; code blocks (indented lines), tables, doctests and headings are dropped, and
-    sentences of fewer than ``min_words`` or more than ``max_words`` words are skipped.
-    """
-    from pydoc_data.topics import topics
-
-    documents = []
-    for name in sorted(topics):
-        prose = []
-        for paragraph in re.split(r"\n\s*\n", topics[name]):
-            lines = paragraph.splitlines()
-            if (not lines or any(line.startswith((" ", "\t", "|", "+-", ">>>")) for line in lines)
-                    or re.fullmatch(r"[*=\-]+", lines[-1])):
-                continue  # code, tables, doctests, headings
-            prose.append(" ".join(line.strip() for line in lines))
-        sentences = [s for p in prose for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"(])", p)
-                     if min_words <= len(s.split()) <= max_words]
-        if len(sentences) >= 2:
-            documents.append(sentences)
-    return documents
+# Pre-training batches
 
 
 @dataclass

@@ -17,14 +17,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from course_lib.inputs import check_lengths, check_token_ids
+
 CELLS: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 
 
-def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int = 1) -> nn.RNNBase:
-    """Build torch's own recurrent layer by name (batch-first)."""
+def check_cell(cell: str) -> None:
+    """A ValueError unless ``cell`` names one of :data:`CELLS`."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}: choose one of {sorted(CELLS)}")
-    return CELLS[cell](input_size, hidden_size, num_layers=num_layers, batch_first=True)
+
+
+def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+             dropout: float = 0.0) -> nn.RNNBase:
+    """Build torch's own recurrent layer by name (batch-first): the one RNN factory of the course.
+
+    ``dropout`` applies between stacked layers, so only when ``num_layers`` > 1 (torch warns otherwise).
+    """
+    check_cell(cell)
+    between_layers = dropout if num_layers > 1 else 0.0
+    return CELLS[cell](input_size, hidden_size, num_layers=num_layers, dropout=between_layers, batch_first=True)
 
 
 def last_hidden(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -37,25 +49,9 @@ def last_hidden(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     if outputs.dim() != 3:
         raise ValueError(f"outputs must be (batch, time, hidden), got shape {tuple(outputs.shape)}")
     lengths = torch.as_tensor(lengths, device=outputs.device)
-    if lengths.shape != (outputs.size(0),):
-        raise ValueError(
-            f"lengths must have one entry per sequence: shape {tuple(lengths.shape)}"
-            f" for a batch of {outputs.size(0)}"
-        )
-    if lengths.numel() and (lengths.min() < 1 or lengths.max() > outputs.size(1)):
-        raise ValueError(f"lengths must lie in 1..{outputs.size(1)}, got {lengths.tolist()}")
+    check_lengths("lengths", lengths, outputs.size(0), outputs.size(1))
     index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, outputs.size(2))  # (B, 1, H)
     return outputs.gather(1, index).squeeze(1)  # (B, H)
-
-
-def _check_tokens(x: torch.Tensor, vocab_size: int, name: str = "x") -> None:
-    if x.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"{name} must hold integer token ids, got dtype {x.dtype}")
-    if x.numel() and (x.min() < 0 or x.max() >= vocab_size):
-        raise ValueError(
-            f"{name} holds ids outside 0..{vocab_size - 1} (min {int(x.min())}, max {int(x.max())});"
-            " encode the input with the model's vocabulary"
-        )
 
 
 class OneToOne(nn.Module):
@@ -70,7 +66,7 @@ class OneToOne(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B,) token ids -> logits (B, num_classes)."""
-        _check_tokens(x, self.vocab_size)
+        check_token_ids("x", x, self.vocab_size, dims=1)
         out, _ = self.rnn(self.embedding(x).unsqueeze(1))  # (B, 1, H)
         return self.head(out[:, 0])
 
@@ -88,7 +84,7 @@ class ManyToOne(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x: (B, T) padded ids, lengths: (B,) -> logits (B, num_classes)."""
-        _check_tokens(x, self.vocab_size)
+        check_token_ids("x", x, self.vocab_size)
         outputs, _ = self.rnn(self.embedding(x))  # (B, T, H)
         return self.head(last_hidden(outputs, lengths))
 
@@ -107,7 +103,7 @@ class ManyToMany(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T) ids -> tag logits (B, T, num_tags). A left-to-right RNN: padding at the end
         never changes the real positions' outputs."""
-        _check_tokens(x, self.vocab_size)
+        check_token_ids("x", x, self.vocab_size)
         outputs, _ = self.rnn(self.embedding(x))  # (B, T, H)
         return self.head(outputs)
 
@@ -133,8 +129,8 @@ class OneToMany(nn.Module):
 
     def forward(self, condition: torch.Tensor, tokens_in: torch.Tensor) -> torch.Tensor:
         """condition: (B,), tokens_in: (B, T) = <bos> y_1 .. y_{T-1} -> logits (B, T, V)."""
-        _check_tokens(condition, self.num_conditions, "condition")
-        _check_tokens(tokens_in, self.vocab_size, "tokens_in")
+        check_token_ids("condition", condition, self.num_conditions, dims=1)
+        check_token_ids("tokens_in", tokens_in, self.vocab_size)
         h0 = self.condition(condition).unsqueeze(0)  # (1, B, H)
         outputs, _ = self.rnn(self.embedding(tokens_in), h0)  # (B, T, H)
         return self.head(outputs)
@@ -144,7 +140,7 @@ class OneToMany(nn.Module):
         """Greedy generation, one list of ids per condition, without <bos>/<eos>."""
         if max_len < 1:
             raise ValueError(f"max_len must be at least 1, got {max_len}")
-        _check_tokens(condition, self.num_conditions, "condition")
+        check_token_ids("condition", condition, self.num_conditions, dims=1)
         h = self.condition(condition).unsqueeze(0)  # (1, B, H)
         token = torch.full_like(condition, self.bos_id)
         done = torch.zeros_like(condition, dtype=torch.bool)

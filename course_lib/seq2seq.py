@@ -27,7 +27,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.rnn import CELLS
+from course_lib.inputs import lengths_to_mask
+from course_lib.rnn import check_cell, make_rnn
 
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 """An RNN's hidden state: (num_layers, B, H) for GRU/RNN, the pair (h, c) for LSTM."""
@@ -47,8 +48,7 @@ class Seq2SeqConfig:
     pad_id: int = 0
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"unknown cell {self.cell!r}: choose one of {sorted(CELLS)}")
+        check_cell(self.cell)
         for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -67,18 +67,6 @@ class Seq2SeqConfig:
         return cls(src_vocab_size, tgt_vocab_size, **{"emb_dim": 64, "hidden_size": 128, **overrides})
 
 
-def _make_rnn(config: Seq2SeqConfig, input_size: int) -> nn.RNNBase:
-    between_layers = config.dropout if config.num_layers > 1 else 0.0  # torch warns otherwise
-    return CELLS[config.cell](input_size, config.hidden_size, num_layers=config.num_layers,
-                              dropout=between_layers, batch_first=True)
-
-
-def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(B,) lengths -> (B, max_len) bool mask, True at real tokens, False at padding."""
-    positions = torch.arange(max_len, device=lengths.device)  # (S,)
-    return positions[None, :] < lengths[:, None]  # (B, S)
-
-
 class Encoder(nn.Module):
     """Embed the source and run the RNN over it; return every hidden state and the context."""
 
@@ -86,7 +74,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(config.src_vocab_size, config.emb_dim, padding_idx=config.pad_id)
         self.dropout = nn.Dropout(config.dropout)
-        self.rnn = _make_rnn(config, config.emb_dim)
+        self.rnn = make_rnn(config.cell, config.emb_dim, config.hidden_size, config.num_layers, config.dropout)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, Hidden]:
         """src: (B, S) padded ids, lengths: (B,) true lengths in 1..S.
@@ -116,7 +104,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(config.tgt_vocab_size, config.emb_dim, padding_idx=config.pad_id)
         self.dropout = nn.Dropout(config.dropout)
-        self.rnn = _make_rnn(config, config.emb_dim)
+        self.rnn = make_rnn(config.cell, config.emb_dim, config.hidden_size, config.num_layers, config.dropout)
         self.out = nn.Linear(config.hidden_size, config.tgt_vocab_size)
 
     def forward(self, tgt_in: torch.Tensor, hidden: Hidden, memory: torch.Tensor | None = None,
@@ -253,8 +241,3 @@ def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, pad_id: in
     nll = -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T)
     mask = targets != pad_id  # (B, T)
     return torch.where(mask, nll, 0.0).sum() / mask.sum().clamp(min=1)
-
-
-def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

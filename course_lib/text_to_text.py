@@ -22,8 +22,9 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-from course_lib.data import Pair, Seq2SeqData, Vocab, date_pairs, digit_pairs, grammar_pairs, pad_batch, split_pairs
+from course_lib.data import Seq2SeqData, Vocab, pad_batch, split_pairs
 from course_lib.decoding import eval_mode, greedy_decode
+from course_lib.tasks import Pair, date_pairs, digit_pairs, grammar_pairs
 
 PREFIXES = {"date": "date: ", "reverse": "reverse: ", "translate": "translate English to Korean: "}
 _TOKEN = re.compile(r"\d|[^\W\d_]+|[^\w\s]")

