@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+from course_lib.bert import pretraining_loss
+from course_lib.decoding import eval_mode
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4 in a course vocabulary
 
@@ -30,8 +34,6 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, *, lowercase: bool = 
     (and [SEP] after a second sentence, with segment ids 0 and 1). Same texts, same vocabulary:
     see ``_continuation_pieces`` for how training is made deterministic.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-
     if vocab_size <= len(SPECIAL_TOKENS):
         raise ValueError(f"vocab_size must exceed the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}")
     texts = list(texts)
@@ -90,7 +92,11 @@ def mask_tokens(input_ids: torch.Tensor, special_mask: torch.Tensor, *, mask_id:
     if special_mask.shape != input_ids.shape or special_mask.dtype != torch.bool:
         raise ValueError(f"special_mask must be a bool tensor shaped like input_ids {tuple(input_ids.shape)},"
                          f" got {special_mask.dtype} {tuple(special_mask.shape)}")
-    draw = lambda: torch.rand(input_ids.shape, generator=generator).to(input_ids.device)  # noqa: E731
+
+    def draw() -> torch.Tensor:
+        """(B, L) uniform numbers in [0, 1) from the caller's generator."""
+        return torch.rand(input_ids.shape, generator=generator).to(input_ids.device)
+
     chosen = (draw() < rate) & ~special_mask
     labels = torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
     action = draw()
@@ -129,8 +135,6 @@ def nsp_pairs(documents: Sequence[Sequence[str]], *, seed: int = 0) -> list[tupl
 
 def load_tokenizer(folder: str | Path):
     """The ``tokenizers.Tokenizer`` of a Hugging Face checkpoint folder on disk (its tokenizer.json)."""
-    from tokenizers import Tokenizer
-
     path = Path(folder) / "tokenizer.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: a Hugging Face checkpoint folder with a fast tokenizer"
@@ -164,8 +168,6 @@ def encode(tokenizer, first: str | Sequence[str], second: str | Sequence[str] | 
     Nothing is cut silently: with ``max_len`` set, an encoding longer than it raises a
     ValueError unless ``truncate=True``, which trims the longer sentence of a pair first.
     """
-    from tokenizers import Tokenizer
-
     first = [first] if isinstance(first, str) else list(first)
     if second is not None:
         second = [second] if isinstance(second, str) else list(second)
@@ -261,8 +263,6 @@ class PretrainingData:
 
 def pretraining_step_loss(model, batch: PretrainingBatch) -> torch.Tensor:
     """Masked-LM loss plus next-sentence loss, as BERT sums them (``fit``'s ``loss_fn``)."""
-    from course_lib.bert import pretraining_loss
-
     chosen = batch.mlm_labels != -100
     mlm_logits, nsp_logits = model(batch.input_ids, batch.attention_mask, batch.token_type_ids, predict_at=chosen)
     mlm, nsp = pretraining_loss(mlm_logits, nsp_logits, batch.mlm_labels[chosen], batch.nsp_labels)
@@ -272,25 +272,21 @@ def pretraining_step_loss(model, batch: PretrainingBatch) -> torch.Tensor:
 @torch.no_grad()
 def pretraining_metrics(model, batches: Sequence[PretrainingBatch]) -> dict[str, float]:
     """Masked-LM loss and accuracy (over masked positions) and next-sentence accuracy."""
-    from course_lib.bert import pretraining_loss
-
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     mlm_sum = mlm_right = mlm_count = nsp_right = nsp_count = 0.0
-    for batch in batches:
-        batch = batch.to(device)
-        chosen = batch.mlm_labels != -100
-        mlm_logits, nsp_logits = model(batch.input_ids, batch.attention_mask, batch.token_type_ids,
-                                       predict_at=chosen)
-        n = int(chosen.sum())
-        mlm, _ = pretraining_loss(mlm_logits, nsp_logits, batch.mlm_labels[chosen], batch.nsp_labels)
-        mlm_sum += mlm.item() * n
-        mlm_count += n
-        mlm_right += (mlm_logits.argmax(-1) == batch.mlm_labels[chosen]).sum().item()
-        nsp_right += (nsp_logits.argmax(-1) == batch.nsp_labels).sum().item()
-        nsp_count += len(batch.nsp_labels)
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in batches:
+            batch = batch.to(device)
+            chosen = batch.mlm_labels != -100
+            mlm_logits, nsp_logits = model(batch.input_ids, batch.attention_mask, batch.token_type_ids,
+                                           predict_at=chosen)
+            n = int(chosen.sum())
+            mlm, _ = pretraining_loss(mlm_logits, nsp_logits, batch.mlm_labels[chosen], batch.nsp_labels)
+            mlm_sum += mlm.item() * n
+            mlm_count += n
+            mlm_right += (mlm_logits.argmax(-1) == batch.mlm_labels[chosen]).sum().item()
+            nsp_right += (nsp_logits.argmax(-1) == batch.nsp_labels).sum().item()
+            nsp_count += len(batch.nsp_labels)
     return {"mlm_loss": mlm_sum / mlm_count, "mlm_accuracy": mlm_right / mlm_count,
             "nsp_accuracy": nsp_right / nsp_count}
 
@@ -318,10 +314,8 @@ def fill_mask(model, tokenizer, text: str, *, k: int = 5) -> list[list[tuple[str
     positions = (enc.input_ids[0] == mask_id).nonzero().flatten().tolist()
     if not positions:
         raise ValueError(f"{text!r} has no [MASK] token to fill")
-    was_training = model.training
-    model.eval()
-    mlm_logits, _ = model(**enc.inputs())
-    model.train(was_training)
+    with eval_mode(model):
+        mlm_logits, _ = model(**enc.inputs())
     result = []
     for position in positions:
         probs = mlm_logits[0, position].softmax(-1)
