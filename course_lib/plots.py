@@ -1,19 +1,29 @@
 """The course's figures: training curves, hidden states over time, accuracy by length, attention.
 
-Each function builds a ``matplotlib.figure.Figure`` directly (no pyplot, no
-global state) and returns it: a notebook displays it once when it is the
-cell's last value, and ``fig.savefig(...)`` writes it anywhere.
+Each function builds a ``matplotlib.figure.Figure`` directly (not through pyplot) and
+returns it: a notebook displays it once when it is the cell's last value, and
+``fig.savefig(...)`` writes it anywhere.
+
+Importing this module changes two global settings, once and on purpose, so that every
+chapter gets them from its imports alone: matplotlib's font family falls back to
+NanumGothic for Hangul (:func:`use_hangul_font`; figures made with pyplot get it too),
+and in IPython a Figure that a cell returns is shown as a PNG (:func:`show_figures_inline`).
 """
 from __future__ import annotations
 
+import html
 import importlib.util
+import io
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import ipywidgets as widgets
 import matplotlib
 import matplotlib.patches
 import numpy as np
 import torch
+from IPython import get_ipython
+from IPython.core.pylabtools import select_figure_formats
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
@@ -45,22 +55,12 @@ use_hangul_font()
 def show_figures_inline() -> None:
     """In a notebook, display a Figure that a cell returns as an image, as pyplot's inline
     backend does for its own figures (course figures are built without pyplot)."""
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
-    except ImportError:
-        return
     shell = get_ipython()
     if shell is not None and hasattr(shell, "display_formatter"):
         select_figure_formats(shell, {"png"})
 
 
 show_figures_inline()
-
-
-def _font() -> dict:
-    """rcParams applied while each course figure is built (fonts are set globally above)."""
-    return {}
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
@@ -77,19 +77,18 @@ def plot_history(history) -> Figure:
     """Training and validation loss per epoch; metrics from ``evaluate`` on a second panel."""
     epochs = np.arange(1, len(history.train_loss) + 1)
     metric_names = list(dict.fromkeys(k for m in history.metrics for k in m))
-    with matplotlib.rc_context(_font()):
-        fig = _figure((9.0 if metric_names else 5.0, 3.5))
-        axes = fig.subplots(1, 2 if metric_names else 1, squeeze=False)[0]
-        axes[0].plot(epochs, history.train_loss, marker="o", label="train")
-        if not np.all(np.isnan(history.valid_loss)):
-            axes[0].plot(epochs, history.valid_loss, marker="o", label="valid")
-        axes[0].set(xlabel="epoch", ylabel="loss (cross-entropy per token)", title="Loss")
-        axes[0].legend()
-        if metric_names:
-            for name in metric_names:
-                axes[1].plot(epochs, [m.get(name, np.nan) for m in history.metrics], marker="o", label=name)
-            axes[1].set(xlabel="epoch", title="Validation metrics")
-            axes[1].legend()
+    fig = _figure((9.0 if metric_names else 5.0, 3.5))
+    axes = fig.subplots(1, 2 if metric_names else 1, squeeze=False)[0]
+    axes[0].plot(epochs, history.train_loss, marker="o", label="train")
+    if not np.all(np.isnan(history.valid_loss)):
+        axes[0].plot(epochs, history.valid_loss, marker="o", label="valid")
+    axes[0].set(xlabel="epoch", ylabel="loss (cross-entropy per token)", title="Loss")
+    axes[0].legend()
+    if metric_names:
+        for name in metric_names:
+            axes[1].plot(epochs, [m.get(name, np.nan) for m in history.metrics], marker="o", label=name)
+        axes[1].set(xlabel="epoch", title="Validation metrics")
+        axes[1].legend()
     return fig
 
 
@@ -99,28 +98,26 @@ def plot_hidden_states(states, tokens: Sequence[str], title: str = "Hidden state
     if values.ndim != 2 or values.shape[0] != len(tokens):
         raise ValueError(f"states must be (T, H) with T = len(tokens) = {len(tokens)}, got shape {values.shape}")
     limit = float(np.abs(values).max()) or 1.0
-    with matplotlib.rc_context(_font()):
-        T, H = values.shape
-        fig = _figure((max(4.0, 0.6 * T + 2.0), max(3.0, min(8.0, 0.15 * H + 1.5))))
-        ax = fig.subplots()
-        image = ax.imshow(values.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)  # (H, T)
-        ax.set_xticks(range(T), labels=list(tokens))
-        ax.set(xlabel="input token (time step t)", ylabel="hidden unit", title=title)
-        fig.colorbar(image, ax=ax)
+    T, H = values.shape
+    fig = _figure((max(4.0, 0.6 * T + 2.0), max(3.0, min(8.0, 0.15 * H + 1.5))))
+    ax = fig.subplots()
+    image = ax.imshow(values.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)  # (H, T)
+    ax.set_xticks(range(T), labels=list(tokens))
+    ax.set(xlabel="input token (time step t)", ylabel="hidden unit", title=title)
+    fig.colorbar(image, ax=ax)
     return fig
 
 
 def plot_accuracy_by_length(results: Mapping[str, Mapping[int, float]],
                             title: str = "Exact match by source length") -> Figure:
     """One line per model: {label: {source length: accuracy}}, as from ``train.accuracy_by_length``."""
-    with matplotlib.rc_context(_font()):
-        fig = _figure((6.0, 3.5))
-        ax = fig.subplots()
-        for label, by_length in results.items():
-            lengths = sorted(by_length)
-            ax.plot(lengths, [by_length[n] for n in lengths], marker="o", label=label)
-        ax.set(xlabel="source length (tokens)", ylabel="exact match", ylim=(-0.02, 1.02), title=title)
-        ax.legend()
+    fig = _figure((6.0, 3.5))
+    ax = fig.subplots()
+    for label, by_length in results.items():
+        lengths = sorted(by_length)
+        ax.plot(lengths, [by_length[n] for n in lengths], marker="o", label=label)
+    ax.set(xlabel="source length (tokens)", ylabel="exact match", ylim=(-0.02, 1.02), title=title)
+    ax.legend()
     return fig
 
 
@@ -184,21 +181,20 @@ def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequenc
     values = _attention_values(weights, source_tokens, target_tokens)  # (T, S)
     T, S = values.shape
     annotate = T * S <= 120 if annotate is None else annotate
-    with matplotlib.rc_context(_font()):
-        fig = _figure((max(3.5, 0.42 * S + 2.2), max(2.5, 0.38 * T + 1.4)))
-        ax = fig.subplots()
-        image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-        ax.set_xticks(range(S), labels=[_shown(t) for t in source_tokens])
-        ax.set_yticks(range(T), labels=[_shown(t) for t in target_tokens])
-        if max((len(t) for t in source_tokens), default=0) > 2:
-            ax.tick_params(axis="x", labelrotation=60)
-        ax.set(xlabel="source token (key = value: encoder state h_j)", ylabel="output token (step i)", title=title)
-        if annotate:
-            for i in range(T):
-                for j in range(S):
-                    ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if values[i, j] > 0.6 else "black")
-        fig.colorbar(image, ax=ax, label="weight a_ij")
+    fig = _figure((max(3.5, 0.42 * S + 2.2), max(2.5, 0.38 * T + 1.4)))
+    ax = fig.subplots()
+    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(S), labels=[_shown(t) for t in source_tokens])
+    ax.set_yticks(range(T), labels=[_shown(t) for t in target_tokens])
+    if max((len(t) for t in source_tokens), default=0) > 2:
+        ax.tick_params(axis="x", labelrotation=60)
+    ax.set(xlabel="source token (key = value: encoder state h_j)", ylabel="output token (step i)", title=title)
+    if annotate:
+        for i in range(T):
+            for j in range(S):
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if values[i, j] > 0.6 else "black")
+    fig.colorbar(image, ax=ax, label="weight a_ij")
     return fig
 
 
@@ -227,23 +223,20 @@ def plot_attention_steps(weights, source_tokens: Sequence[str], target_tokens: S
         raise ValueError(f"columns must be a positive int, got {columns!r}")
     columns = min(columns, T)
     rows = -(-T // columns)
-    with matplotlib.rc_context(_font()):
-        fig = _figure((columns * max(2.4, 0.16 * S + 0.8), rows * 1.9 + (0.4 if title else 0.0)))
-        axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
-        for step, ax in enumerate(axes.flat):
-            if step < T:
-                _attention_bars(ax, values[step], source_tokens, _step_title(step, target_tokens), small=True)
-            else:
-                ax.axis("off")
-        if title:
-            fig.suptitle(title)
+    fig = _figure((columns * max(2.4, 0.16 * S + 0.8), rows * 1.9 + (0.4 if title else 0.0)))
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    for step, ax in enumerate(axes.flat):
+        if step < T:
+            _attention_bars(ax, values[step], source_tokens, _step_title(step, target_tokens), small=True)
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
     return fig
 
 
 def _target_html(target_tokens: Sequence[str], step: int) -> str:
     """The decoded sentence with the token written at ``step`` highlighted."""
-    import html
-
     words = [html.escape(_shown(t)) for t in target_tokens]
     words[step] = f"<mark style='background:#ffd54f'><b>{words[step]}</b></mark>"
     return "output: " + " ".join(words)
@@ -258,8 +251,6 @@ class AttentionExplorer:
     """
 
     def __init__(self, weights, source_tokens: Sequence[str], target_tokens: Sequence[str]):
-        import ipywidgets as widgets
-
         self.values = _attention_values(weights, source_tokens, target_tokens)  # (T, S)
         self.source_tokens, self.target_tokens = list(source_tokens), list(target_tokens)
         T = len(self.target_tokens)
@@ -290,8 +281,6 @@ class AttentionExplorer:
 
     def _draw(self, step: int) -> None:
         """Highlight the output token of ``step`` and draw its weights over the source."""
-        import io
-
         self.step = step
         self.sentence.value = _target_html(self.target_tokens, step)
         buffer = io.BytesIO()
@@ -324,20 +313,19 @@ def plot_attention_heads(weights, query_tokens: Sequence[str], key_tokens: Seque
     columns = min(columns, heads)
     rows = -(-heads // columns)
     cell = max(1.8, 0.28 * max(len(key_tokens), len(query_tokens)))
-    with matplotlib.rc_context(_font()):
-        fig = _figure((columns * cell + 1.0, rows * cell + 0.6))
-        axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
-        for h, ax in enumerate(axes):
-            if h >= heads:
-                ax.axis("off")
-                continue
-            image = ax.imshow(values[h], cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-            ax.set_xticks(range(len(key_tokens)), labels=[_shown(t) for t in key_tokens], fontsize=7, rotation=90)
-            ax.set_yticks(range(len(query_tokens)),
-                          labels=[_shown(t) for t in query_tokens] if h % columns == 0 else [], fontsize=7)
-            ax.set_title(f"head {h + 1}", fontsize=9)
-        fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label="weight")
-        fig.suptitle(title)
+    fig = _figure((columns * cell + 1.0, rows * cell + 0.6))
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for h, ax in enumerate(axes):
+        if h >= heads:
+            ax.axis("off")
+            continue
+        image = ax.imshow(values[h], cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+        ax.set_xticks(range(len(key_tokens)), labels=[_shown(t) for t in key_tokens], fontsize=7, rotation=90)
+        ax.set_yticks(range(len(query_tokens)),
+                      labels=[_shown(t) for t in query_tokens] if h % columns == 0 else [], fontsize=7)
+        ax.set_title(f"head {h + 1}", fontsize=9)
+    fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label="weight")
+    fig.suptitle(title)
     return fig
 
 
@@ -346,34 +334,32 @@ def plot_positional_encoding(pe, dims: Sequence[int] = (0, 1, 4, 5, 10, 11)) -> 
     values = _to_numpy(pe)
     if values.ndim != 2:
         raise ValueError(f"pe must be (positions, d_model), got shape {values.shape}")
-    with matplotlib.rc_context(_font()):
-        fig = _figure((11, 3.6))
-        left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
-        image = left.imshow(values.T, cmap="RdBu", vmin=-1, vmax=1, aspect="auto", origin="lower")
-        left.set(xlabel="position pos", ylabel="dimension i", title="PE(pos, i)")
-        fig.colorbar(image, ax=left)
-        for i in dims:
-            if i < values.shape[1]:
-                right.plot(values[:, i], label=f"i = {i} ({'sin' if i % 2 == 0 else 'cos'})")
-        right.set(xlabel="position pos", ylabel="PE(pos, i)", title="low dimensions turn fast, high ones slowly")
-        right.legend(fontsize=7, loc="lower left")
+    fig = _figure((11, 3.6))
+    left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    image = left.imshow(values.T, cmap="RdBu", vmin=-1, vmax=1, aspect="auto", origin="lower")
+    left.set(xlabel="position pos", ylabel="dimension i", title="PE(pos, i)")
+    fig.colorbar(image, ax=left)
+    for i in dims:
+        if i < values.shape[1]:
+            right.plot(values[:, i], label=f"i = {i} ({'sin' if i % 2 == 0 else 'cos'})")
+    right.set(xlabel="position pos", ylabel="PE(pos, i)", title="low dimensions turn fast, high ones slowly")
+    right.legend(fontsize=7, loc="lower left")
     return fig
 
 
 def plot_masks(masks: Mapping[str, object], query_tokens: Sequence[str] | None = None,
                key_tokens: Sequence[str] | None = None) -> Figure:
     """Boolean masks (L_query, L_key) side by side: filled = may attend, empty = blocked."""
-    with matplotlib.rc_context(_font()):
-        fig = _figure((3.2 * len(masks), 3.2))
-        axes = np.atleast_1d(fig.subplots(1, len(masks)))
-        for ax, (name, mask) in zip(axes, masks.items()):
-            values = _to_numpy(mask)
-            ax.imshow(values, cmap="Greens", vmin=0, vmax=1.4)
-            for (i, j), allowed in np.ndenumerate(values):
-                ax.text(j, i, "1" if allowed else "0", ha="center", va="center", fontsize=7)
-            if key_tokens is not None and len(key_tokens) == values.shape[1]:
-                ax.set_xticks(range(values.shape[1]), labels=[_shown(t) for t in key_tokens], fontsize=8, rotation=90)
-            if query_tokens is not None and len(query_tokens) == values.shape[0]:
-                ax.set_yticks(range(values.shape[0]), labels=[_shown(t) for t in query_tokens], fontsize=8)
-            ax.set(title=name, xlabel="key position", ylabel="query position")
+    fig = _figure((3.2 * len(masks), 3.2))
+    axes = np.atleast_1d(fig.subplots(1, len(masks)))
+    for ax, (name, mask) in zip(axes, masks.items()):
+        values = _to_numpy(mask)
+        ax.imshow(values, cmap="Greens", vmin=0, vmax=1.4)
+        for (i, j), allowed in np.ndenumerate(values):
+            ax.text(j, i, "1" if allowed else "0", ha="center", va="center", fontsize=7)
+        if key_tokens is not None and len(key_tokens) == values.shape[1]:
+            ax.set_xticks(range(values.shape[1]), labels=[_shown(t) for t in key_tokens], fontsize=8, rotation=90)
+        if query_tokens is not None and len(query_tokens) == values.shape[0]:
+            ax.set_yticks(range(values.shape[0]), labels=[_shown(t) for t in query_tokens], fontsize=8)
+        ax.set(title=name, xlabel="key position", ylabel="query position")
     return fig

@@ -1,13 +1,62 @@
-"""Attention figures and the attention explorer widget (chapter 5)."""
+"""The course's figures (course_lib.plots): training curves, hidden states, accuracy by length, attention.
+
+Figures are checked by what they hold (labels, panels, bar heights) and by rendering them with
+warnings as errors: matplotlib warns when a glyph, such as a Hangul syllable, is missing.
+"""
 from __future__ import annotations
 
+import io
 import warnings
 
+import matplotlib
 import pytest
 import torch
 from matplotlib.figure import Figure
 
-from course_lib.plots import attention_explorer, plot_attention, plot_attention_steps
+from course_lib.plots import (HANGUL_FONT, attention_explorer, plot_accuracy_by_length, plot_attention,
+                              plot_attention_steps, plot_hidden_states, plot_history)
+from course_lib.train import History
+
+
+def _render(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
+
+
+# --- training curves, hidden states, accuracy by length ----------------------------------------------
+
+def test_importing_plots_sets_the_hangul_fallback_font():
+    assert matplotlib.rcParams["font.family"][-1] == HANGUL_FONT  # the documented import-time setting
+
+
+def test_plots_render():
+    history = History(train_loss=[2.0, 1.0], valid_loss=[2.1, 1.2], metrics=[{"em": 0.1}, {"em": 0.5}],
+                      seconds=[1.0, 2.0])
+    fig = plot_history(history)
+    _render(fig)
+    assert len(fig.axes) == 2 and [line.get_ydata().tolist() for line in fig.axes[1].lines] == [[0.1, 0.5]]
+    no_validation = plot_history(History(train_loss=[2.0, 1.0], valid_loss=[float("nan")] * 2, metrics=[{}, {}],
+                                         seconds=[1.0, 2.0]))
+    _render(no_validation)
+    assert len(no_validation.axes) == 1 and len(no_validation.axes[0].lines) == 1  # no empty validation curve
+    _render(plot_hidden_states(torch.randn(4, 37), ["Hello", ",", "world", "!"]))
+    fig = plot_accuracy_by_length({"GRU": {3: 0.9, 4: 0.8, 5: 0.5}, "LSTM": {3: 0.95, 5: 0.7}})
+    _render(fig)
+    assert [line.get_xdata().tolist() for line in fig.axes[0].lines] == [[3, 4, 5], [3, 5]]
+    with pytest.raises(ValueError, match="len\\(tokens\\)"):
+        plot_hidden_states(torch.randn(4, 37), ["a", "b"])
+
+
+def test_hangul_labels_render_without_missing_glyphs(tmp_path):
+    fig = plot_hidden_states(torch.randn(4, 6), ["세상아", ",", "안녕", "천천히"], title="2020년 3월 3일 화요일")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        fig.savefig(tmp_path / "hangul.png")
+
+
+# --- attention (chapter 5) ---------------------------------------------------------------------------
 
 SOURCE = ["take", "your", "time"]
 TARGET = ["천천히", "<eos>"]
