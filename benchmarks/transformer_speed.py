@@ -30,8 +30,8 @@ from torch import nn
 import results
 from flops import count_flops, describe_rate, matmul_peak, rate_columns
 from course_lib import get_device, seed_everything
-from course_lib.transformer import (MultiHeadAttention, Transformer, TransformerConfig, causal_mask,
-                                    load_torch_transformer, padding_mask)
+from course_lib.checkpoints import load_torch_transformer
+from course_lib.transformer import MultiHeadAttention, Transformer, TransformerConfig, causal_mask, padding_mask
 from timing import interleaved_medians
 
 BATCH, LENGTH, D_MODEL, HEADS, D_FF, LAYERS, VOCAB = 32, 64, 256, 8, 1024, 3, 1000

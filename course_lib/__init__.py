@@ -2,7 +2,7 @@
 
 One module per concept (``rnn``, ``seq2seq``, ``decoding``, ``attention``, ``transformer``,
 ``bert``, ``pretraining``, ``t5``, ``bart``, ``noising``, ``text_to_text``, ``data``, ``train``,
-``plots``, ``tables``, ``hugging_face``). Import what a chapter needs from its module; the two helpers every chapter uses are re-exported here.
+``plots``, ``tables``, ``checkpoints``). Import what a chapter needs from its module; the two helpers every chapter uses are re-exported here.
 """
 from course_lib.device import get_device, seed_everything
 

@@ -23,11 +23,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_lib.bert import init_weights
-from course_lib.hugging_face import copy_weights
-from course_lib.t5 import EncoderDecoderLM
-from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderLayer, LearnedPositionalEncoding,
-                                    TransformerConfig, TransformerState, causal_mask)
+from course_lib.checkpoints import copy_weights
+from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderDecoderLM, EncoderLayer, LayerConfig,
+                                    LearnedPositionalEncoding, TransformerState, causal_mask, normal_init)
 
 POSITION_OFFSET = 2  # Hugging Face's BartLearnedPositionalEmbedding reads position p from row p + 2
 
@@ -124,15 +122,14 @@ class BartConfig:
             values[ours] = default if config.get(theirs) is None else config[theirs]
         return cls(**values)
 
-    def layer_config(self, stack: str) -> TransformerConfig:
-        """The course Transformer's config for one stack's layers ('encoder' or 'decoder'): post-norm."""
+    def layer_config(self, stack: str) -> LayerConfig:
+        """One stack's layers ('encoder' or 'decoder'): the course's post-norm layers (LayerNorm eps 1e-5), with
+        BART's own dropout rates on the attention weights and inside the feed-forward network."""
         heads, ffn = (self.encoder_heads, self.encoder_ffn_dim) if stack == "encoder" else (self.decoder_heads,
                                                                                              self.decoder_ffn_dim)
-        return TransformerConfig(self.vocab_size, self.vocab_size, d_model=self.d_model, num_heads=heads, d_ff=ffn,
-                                 num_encoder_layers=self.encoder_layers, num_decoder_layers=self.decoder_layers,
-                                 dropout=self.dropout, activation=self.activation, norm_first=False,
-                                 positional="learned", max_len=self.max_position, layer_norm_eps=1e-5,
-                                 use_sdpa=self.use_sdpa, pad_id=self.pad_id)
+        return LayerConfig(self.d_model, heads, ffn, self.dropout, self.activation, norm_first=False,
+                           use_sdpa=self.use_sdpa, attention_dropout=self.attention_dropout,
+                           activation_dropout=self.activation_dropout)
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_id: int, decoder_start_id: int) -> torch.Tensor:
@@ -146,14 +143,6 @@ def shift_tokens_right(labels: torch.Tensor, pad_id: int, decoder_start_id: int)
     shifted[:, 0] = decoder_start_id
     shifted[:, 1:] = labels[:, :-1]
     return shifted.masked_fill(shifted == -100, pad_id)
-
-
-def _set_dropouts(layer: nn.Module, config: BartConfig) -> None:
-    """BART drops attention weights and feed-forward activations at their own rates (the layer has one)."""
-    for attention in (layer.self_attn, getattr(layer, "cross_attn", None)):
-        if attention is not None:
-            attention.dropout = config.attention_dropout
-    layer.ff.dropout = nn.Dropout(config.activation_dropout)
 
 
 class BartForConditionalGeneration(EncoderDecoderLM):
@@ -176,14 +165,12 @@ class BartForConditionalGeneration(EncoderDecoderLM):
                                             for _ in range(config.encoder_layers))
         self.decoder_layers = nn.ModuleList(DecoderLayer(config.layer_config("decoder"))
                                             for _ in range(config.decoder_layers))
-        for layer in (*self.encoder_layers, *self.decoder_layers):
-            _set_dropouts(layer, config)
         self.dropout = nn.Dropout(config.dropout)
         self.embed_scale = math.sqrt(d) if config.scale_embedding else 1.0
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.register_buffer("final_logits_bias", torch.zeros(1, config.vocab_size))
         self.kv_cache = True
-        self.apply(init_weights)  # BERT's: N(0, 0.02), zero biases and padding row
+        self.apply(normal_init)  # BERT's: N(0, 0.02), zero biases and padding row
         self.lm_head.weight = self.shared.weight  # tied: one matrix embeds tokens and scores them
 
     # -- pieces -------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_lib.hugging_face import copy_weights
-from course_lib.transformer import EncoderLayer, TransformerConfig
+from course_lib.checkpoints import copy_weights
+from course_lib.inputs import check_token_ids
+from course_lib.transformer import EncoderLayer, LayerConfig, normal_init
 
 
 @dataclass
@@ -82,12 +83,10 @@ class BertConfig:
             raise ValueError(f"{source} lacks {', '.join(missing)}")
         return cls(**{ours: config[theirs] for ours, theirs in keys.items() if theirs in config})
 
-    def layer_config(self) -> TransformerConfig:
-        """The course Transformer's config for one BERT layer: post-norm, GELU."""
-        return TransformerConfig(self.vocab_size, self.vocab_size, d_model=self.hidden_size, num_heads=self.num_heads,
-                                 d_ff=self.intermediate_size, dropout=self.dropout, activation="gelu",
-                                 layer_norm_eps=self.layer_norm_eps, norm_first=False, positional="learned",
-                                 max_len=self.max_position)
+    def layer_config(self) -> LayerConfig:
+        """One BERT layer: the course's post-norm encoder layer with GELU."""
+        return LayerConfig(self.hidden_size, self.num_heads, self.intermediate_size, self.dropout, "gelu",
+                           norm_first=False, layer_norm_eps=self.layer_norm_eps)
 
 
 class BertEmbeddings(nn.Module):
@@ -123,7 +122,7 @@ class BertModel(nn.Module):
         layer_config = config.layer_config()
         self.layers = nn.ModuleList(EncoderLayer(layer_config) for _ in range(config.num_layers))
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
-        self.apply(init_weights)
+        self.apply(normal_init)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, need_weights: bool = False) -> BertOutput:
@@ -142,17 +141,13 @@ class BertModel(nn.Module):
         return BertOutput(x, pooled, attentions)
 
     def _check(self, input_ids, attention_mask, token_type_ids) -> None:
-        if input_ids.dim() != 2 or input_ids.dtype not in (torch.long, torch.int):
-            raise ValueError(f"input_ids must be (batch, length) token ids, got {tuple(input_ids.shape)} {input_ids.dtype}")
+        check_token_ids("input_ids", input_ids, self.config.vocab_size)
         if input_ids.size(1) > self.config.max_position:
             raise ValueError(f"input of {input_ids.size(1)} tokens is longer than the model's max_position"
                              f" {self.config.max_position}: truncate it (encode(..., truncate=True)) or split it")
         for name, other in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
             if other is not None and other.shape != input_ids.shape:
                 raise ValueError(f"{name} {tuple(other.shape)} must have input_ids' shape {tuple(input_ids.shape)}")
-        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
-            raise ValueError(f"input_ids must lie in 0..{self.config.vocab_size - 1}, got"
-                             f" {int(input_ids.min())}..{int(input_ids.max())}: was it encoded with this model's vocabulary?")
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> BertModel:
@@ -161,20 +156,6 @@ class BertModel(nn.Module):
         model = cls(config)
         load_hugging_face_weights(model, state, source=str(Path(folder) / "model.safetensors"))
         return model.eval()
-
-
-def init_weights(module: nn.Module) -> None:
-    """BERT's initialisation (BART uses it too): N(0, 0.02) weights, zero biases and padding row,
-    LayerNorm at (1, 0). Apply with ``model.apply(init_weights)``."""
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=0.02)
-    if isinstance(module, nn.Linear) and module.bias is not None:
-        nn.init.zeros_(module.bias)
-    if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-        module.weight.data[module.padding_idx] = 0.0
-    if isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
 
 
 class BertForPreTraining(nn.Module):
@@ -188,8 +169,8 @@ class BertForPreTraining(nn.Module):
         self.mlm_transform = nn.Sequential(nn.Linear(H, H), nn.GELU(), nn.LayerNorm(H, eps=config.layer_norm_eps))
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
         self.nsp = nn.Linear(H, 2)
-        self.mlm_transform.apply(init_weights)
-        self.nsp.apply(init_weights)
+        self.mlm_transform.apply(normal_init)
+        self.nsp.apply(normal_init)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None,

@@ -1,8 +1,9 @@
 """T5 (Raffel et al., 2020): every problem as text to text, on an encoder-decoder Transformer.
 
-Chapter 8. Built from the course Transformer's pieces (``MultiHeadAttention``, ``FeedForward``,
-pre-norm ``EncoderLayer``/``DecoderLayer``); T5 differs from the 2017 model only in a few
-places, and each is a swapped piece here:
+Chapter 8. Built from the course Transformer's pieces: pre-norm ``EncoderLayer``/``DecoderLayer``
+given T5's own attention, feed-forward and norm (:func:`t5_pieces`), and the encoder-decoder
+interface ``EncoderDecoderLM``. T5 differs from the 2017 model only in a few places, and each
+is a swapped piece here:
 
 - no absolute positions: a learned scalar per head and per *relative-distance bucket* is added
   to the attention scores (bidirectional in the encoder, past-only in the decoder); the first
@@ -23,13 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 
-from course_lib.hugging_face import copy_weights
-from course_lib.transformer import (DecoderLayer, EncoderLayer, FeedForward, LayerCache, MultiHeadAttention,
-                                    TransformerConfig, TransformerState, causal_mask, padding_mask)
+from course_lib.checkpoints import copy_weights
+from course_lib.transformer import (DecoderLayer, EncoderDecoderLM, EncoderLayer, FeedForward, LayerConfig,
+                                    MultiHeadAttention, TransformerState, causal_mask)
 
 FEED_FORWARDS = ("relu", "gated-gelu")
 
@@ -139,12 +141,10 @@ class T5Config:
                    dropout=config.get("dropout_rate", 0.1), layer_norm_eps=config.get("layer_norm_epsilon", 1e-6),
                    tie_output=bool(tie), pad_id=pad_id, eos_id=eos_id)
 
-    def layer_config(self) -> TransformerConfig:
-        """The course Transformer's config for T5's layers: pre-norm (the pieces T5 changes are swapped in after)."""
-        return TransformerConfig(self.vocab_size, self.vocab_size, d_model=self.d_model, num_heads=self.num_heads,
-                                 num_encoder_layers=self.num_encoder_layers, num_decoder_layers=self.num_decoder_layers,
-                                 d_ff=self.d_ff, dropout=self.dropout, norm_first=True, positional="learned",
-                                 layer_norm_eps=self.layer_norm_eps, use_sdpa=self.use_sdpa, pad_id=self.pad_id)
+    def layer_config(self) -> LayerConfig:
+        """What T5's layers share with the course Transformer's: sizes, dropout, and pre-norm."""
+        return LayerConfig(self.d_model, self.num_heads, self.d_ff, self.dropout, norm_first=True,
+                           layer_norm_eps=self.layer_norm_eps, use_sdpa=self.use_sdpa)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,127 +250,31 @@ class RelativePositionBias(nn.Module):
         return self.relative_attention_bias(buckets).permute(2, 0, 1)[None]  # (1, h, Lq, Lk)
 
 
-class T5EncoderLayer(EncoderLayer):
-    """The course's pre-norm encoder layer with T5's attention, feed-forward and RMS norms swapped in.
+def t5_pieces(config: T5Config) -> dict:
+    """T5's pieces for the course's ``EncoderLayer`` and ``DecoderLayer``: ``layer(config.layer_config(), **pieces)``.
 
-    The relative position bias reaches the attention through the (float) mask, added to the scores.
+    The relative position bias reaches the attention through the (float) mask, added to the
+    scores; cross-attention has none.
     """
-
-    def __init__(self, config: T5Config):
-        super().__init__(config.layer_config())
-        self.self_attn = t5_attention(config)
-        self.ff = t5_feed_forward(config)
-        self.norm1, self.norm2 = RMSNorm(config.d_model, config.layer_norm_eps), RMSNorm(config.d_model,
-                                                                                         config.layer_norm_eps)
+    return {"attention": partial(t5_attention, config), "feed_forward": partial(t5_feed_forward, config),
+            "norm": partial(RMSNorm, config.d_model, config.layer_norm_eps)}
 
 
-class T5DecoderLayer(DecoderLayer):
-    """The course's pre-norm decoder layer with T5's pieces. Cross-attention has no position bias."""
+def _replay_draws_of_the_old_build(config: T5Config) -> None:
+    """Draw from the random generator what T5's layers drew when they were built in two steps.
 
-    def __init__(self, config: T5Config):
-        super().__init__(config.layer_config())
-        self.self_attn, self.cross_attn = t5_attention(config), t5_attention(config)
-        self.ff = t5_feed_forward(config)
-        self.norm1, self.norm2, self.norm3 = (RMSNorm(config.d_model, config.layer_norm_eps) for _ in range(3))
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared with BART: input checks
-
-
-def check_token_ids(name: str, ids: torch.Tensor, vocab_size: int, batch_size: int | None = None) -> None:
-    """A (batch, length) tensor of ids in 0..vocab_size-1, else a ValueError naming ``name``."""
-    if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype not in (torch.long, torch.int):
-        shape = tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__
-        dtype = f" {ids.dtype}" if isinstance(ids, torch.Tensor) else ""
-        raise ValueError(f"{name} must be a (batch, length) tensor of integer token ids, got {shape}{dtype}")
-    if ids.size(1) == 0:
-        raise ValueError(f"{name} is empty: it has 0 positions")
-    if batch_size is not None and ids.size(0) != batch_size:
-        raise ValueError(f"{name} has batch size {ids.size(0)} but input_ids has {batch_size}")
-    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"{name} must lie in 0..{vocab_size - 1} (the model's vocabulary), got"
-                         f" {int(ids.min())}..{int(ids.max())}: was it encoded with this model's vocabulary?")
-
-
-def source_mask(input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, S) bool, True at real source tokens, from lengths (right padding) or an attention mask (any padding).
-
-    Neither: every position is real. Every row needs at least one real token.
+    Until December 2026 each T5 layer was first built as the course's biased layer, whose
+    attention and feed-forward were then replaced by T5's. The replaced modules drew initial
+    values from the generator; ``init_weights`` redraws every weight, so they only moved the
+    generator on. Drawing the same numbers here keeps a seeded T5 bitwise the same model as
+    before, and chapter 8's trained numbers with it. Deleting this call changes every seeded
+    T5's initial weights (the chapter's numbers must then be recorded again).
     """
-    B, S = input_ids.shape
-    if src_lengths is not None and attention_mask is not None:
-        raise ValueError("pass src_lengths or attention_mask, not both")
-    if src_lengths is not None:
-        src_lengths = torch.as_tensor(src_lengths, device=input_ids.device)
-        if src_lengths.shape != (B,):
-            raise ValueError(f"src_lengths {tuple(src_lengths.shape)} must hold one length per row of input_ids"
-                             f" {(B, S)}")
-        if src_lengths.min() < 1 or src_lengths.max() > S:
-            raise ValueError(f"src_lengths must lie in 1..{S}, got {src_lengths.tolist()}")
-        return padding_mask(src_lengths, S)
-    if attention_mask is None:
-        return torch.ones(B, S, dtype=torch.bool, device=input_ids.device)
-    if attention_mask.shape != (B, S):
-        raise ValueError(f"attention_mask {tuple(attention_mask.shape)} must have input_ids' shape {(B, S)}")
-    mask = attention_mask.bool()
-    if not mask.any(dim=1).all():
-        empty = (~mask.any(dim=1)).nonzero().flatten().tolist()
-        raise ValueError(f"attention_mask rows {empty} have no real token (all 0): every input needs at least one")
-    return mask
-
-
-def check_prev_tokens(prev_tokens: torch.Tensor, state: TransformerState) -> None:
-    """One token per row of the decoding batch, else a ValueError."""
-    if prev_tokens.shape != (state.memory.size(0),):
-        raise ValueError(f"prev_tokens must hold one token per row of the batch, ({state.memory.size(0)},),"
-                         f" got {tuple(prev_tokens.shape)}")
-
-
-class EncoderDecoderLM(nn.Module):
-    """What T5 and BART share around their different stacks: checked inputs, the training
-    forward pass, and the ``encode`` / ``decode_step`` / ``reorder_state`` that
-    ``course_lib.decoding`` calls. A subclass supplies ``run_encoder``, ``run_decoder``,
-    ``logits`` and ``cached_step`` (one new position through the decoder with a key/value cache).
-    """
-
-    kv_cache: bool = True
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
-                decoder_input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids (B, S), attention_mask (B, S) 1 at real tokens (None: no padding),
-        decoder_input_ids (B, T) (the targets behind the decoder's start token) -> logits (B, T, V)."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        check_token_ids("decoder_input_ids", decoder_input_ids, self.config.vocab_size, input_ids.size(0))
-        mask = source_mask(input_ids, attention_mask=attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        return self.logits(self.run_decoder(decoder_input_ids, memory, mask[:, None, None, :]))
-
-    def encode(self, input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None, *,
-               attention_mask: torch.Tensor | None = None) -> TransformerState:
-        """Run the encoder once. Padding from ``src_lengths`` (as ``course_lib.decoding`` passes) or
-        ``attention_mask``; the state holds the output, the mask and the cross-attention keys and values."""
-        check_token_ids("input_ids", input_ids, self.config.vocab_size)
-        mask = source_mask(input_ids, src_lengths, attention_mask)
-        memory = self.run_encoder(input_ids, mask)
-        caches = None
-        if self.kv_cache:
-            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
-        return TransformerState(memory, mask[:, None, None, :], caches, input_ids.new_empty(input_ids.size(0), 0))
-
-    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
-        """Feed one token per row (B,); logits (B, V) for the next one."""
-        check_prev_tokens(prev_tokens, state)
-        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
-        if state.caches is None:  # re-read the whole prefix
-            y = self.run_decoder(prefix, state.memory, state.memory_mask)
-            return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
-        y, caches = self.cached_step(prev_tokens, prefix.size(1), state)
-        return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
-
-    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
-        return state.index_select(index)
+    d, h = config.d_model, config.num_heads
+    for _ in range(config.num_encoder_layers):
+        MultiHeadAttention(d, h), FeedForward(d, config.d_ff)
+    for _ in range(config.num_decoder_layers):
+        MultiHeadAttention(d, h), MultiHeadAttention(d, h), FeedForward(d, config.d_ff)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,13 +296,15 @@ class T5ForConditionalGeneration(EncoderDecoderLM):
         self.shared = nn.Embedding(config.vocab_size, d)
         self.encoder_position_bias = RelativePositionBias(config, bidirectional=True)
         self.decoder_position_bias = RelativePositionBias(config, bidirectional=False)
-        self.encoder_layers = nn.ModuleList(T5EncoderLayer(config) for _ in range(config.num_encoder_layers))
-        self.decoder_layers = nn.ModuleList(T5DecoderLayer(config) for _ in range(config.num_decoder_layers))
+        layer, pieces = config.layer_config(), t5_pieces(config)
+        self.encoder_layers = nn.ModuleList(EncoderLayer(layer, **pieces) for _ in range(config.num_encoder_layers))
+        self.decoder_layers = nn.ModuleList(DecoderLayer(layer, **pieces) for _ in range(config.num_decoder_layers))
         self.encoder_norm = RMSNorm(d, config.layer_norm_eps)
         self.decoder_norm = RMSNorm(d, config.layer_norm_eps)
         self.dropout = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.kv_cache = True
+        _replay_draws_of_the_old_build(config)
         self.init_weights()
         if config.tie_output:
             self.lm_head.weight = self.shared.weight
@@ -406,7 +312,7 @@ class T5ForConditionalGeneration(EncoderDecoderLM):
     def init_weights(self) -> None:
         """T5's initialisation (Mesh TensorFlow): N(0, 1) embeddings, and each matrix with std 1/sqrt(fan-in),
         the query's also divided by sqrt(d_k): the 1/sqrt(d_k) the scores do not get."""
-        d, d_kv, d_ff = self.config.d_model, self.config.d_kv, self.config.d_ff
+        d, d_kv = self.config.d_model, self.config.d_kv
         with torch.no_grad():
             nn.init.normal_(self.shared.weight, std=1.0)
             nn.init.normal_(self.lm_head.weight, std=1.0)
@@ -418,9 +324,9 @@ class T5ForConditionalGeneration(EncoderDecoderLM):
                     for projection in (module.k_proj, module.v_proj, module.out_proj):
                         nn.init.normal_(projection.weight, std=d ** -0.5)
                 elif isinstance(module, (FeedForward, GatedFeedForward)):
-                    for name, child in module.named_children():
-                        if isinstance(child, nn.Linear):
-                            nn.init.normal_(child.weight, std=(d_ff if name in ("linear2", "w2") else d) ** -0.5)
+                    for linear in module.children():
+                        if isinstance(linear, nn.Linear):
+                            nn.init.normal_(linear.weight, std=linear.in_features ** -0.5)
 
     # -- pieces -------------------------------------------------------------------------------
 

@@ -10,6 +10,11 @@ in a residual connection and a layer norm; a decoder layer adds, between the two
 over the encoder's output. All tokens enter at once, so order comes from a positional
 encoding added to the embeddings.
 
+The layers take their pieces as arguments (attention, feed-forward, norm), so BERT, T5 and
+BART are these layers with some pieces swapped; ``EncoderDecoderLM`` is what every
+encoder-decoder model here shares around its stacks (checked inputs, ``encode``,
+``decode_step``, ``reorder_state`` for ``course_lib.decoding``).
+
 Conventions, shared with chapter 5: tensors are batch-first; a mask is a bool tensor, True
 where attention is allowed (a real token, a position not in the future). Masks broadcast
 to the scores' shape (B, heads, L_query, L_key).
@@ -18,12 +23,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_lib.seq2seq import lengths_to_mask
+from course_lib.inputs import check_lengths, check_token_ids, lengths_to_mask
 
 # ---------------------------------------------------------------------------------------------
 # Masks
@@ -37,6 +44,30 @@ def causal_mask(length: int, device: torch.device | str | None = None) -> torch.
 def padding_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B, L) bool, True at real tokens: the first ``lengths[b]`` positions of row b."""
     return lengths_to_mask(lengths, max_len)
+
+
+def source_mask(input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, S) bool, True at real source tokens, from lengths (right padding) or an attention mask (any padding).
+
+    Neither: every position is real. Every row needs at least one real token.
+    """
+    B, S = input_ids.shape
+    if src_lengths is not None and attention_mask is not None:
+        raise ValueError("pass src_lengths or attention_mask, not both")
+    if src_lengths is not None:
+        src_lengths = torch.as_tensor(src_lengths, device=input_ids.device)
+        check_lengths("src_lengths", src_lengths, B, S)
+        return padding_mask(src_lengths, S)
+    if attention_mask is None:
+        return torch.ones(B, S, dtype=torch.bool, device=input_ids.device)
+    if attention_mask.shape != (B, S):
+        raise ValueError(f"attention_mask {tuple(attention_mask.shape)} must have input_ids' shape {(B, S)}")
+    mask = attention_mask.bool()
+    if not mask.any(dim=1).all():
+        empty = (~mask.any(dim=1)).nonzero().flatten().tolist()
+        raise ValueError(f"attention_mask rows {empty} have no real token (all 0): every input needs at least one")
+    return mask
 
 
 def _check_mask(mask: torch.Tensor | None, shape: tuple[int, ...]) -> None:
@@ -86,7 +117,7 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 
 @dataclass
 class KVCache:
-    """Keys and values of the positions decoded so far, (B, heads, L, d_k) each, for one layer."""
+    """Keys and values, (B, heads, L, d_k) each: the encoder output's, or those of the positions decoded so far."""
 
     k: torch.Tensor
     v: torch.Tensor
@@ -99,9 +130,8 @@ class MultiHeadAttention(nn.Module):
     """h heads of scaled dot-product attention in parallel, each on its own d_k = d_model / h slice.
 
     ``q_proj``, ``k_proj``, ``v_proj`` hold W^Q, W^K, W^V for all heads at once (head i is rows
-    i*d_k..(i+1)*d_k), ``out_proj`` is W^O. Self-attention projects with the three stacked into
-    one matrix multiply; cross-attention stacks W^K and W^V. ``scale`` replaces 1/sqrt(d_k)
-    (T5 uses 1: it folds the scaling into its initialisation).
+    i*d_k..(i+1)*d_k), ``out_proj`` is W^O. ``scale`` replaces 1/sqrt(d_k) (T5 uses 1: it folds
+    the scaling into its initialisation).
     """
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True, *,
@@ -127,66 +157,61 @@ class MultiHeadAttention(nn.Module):
         B, _, L, _ = x.shape
         return x.transpose(1, 2).reshape(B, L, self.d_model)
 
-    def _project(self, x: torch.Tensor, *projections: nn.Linear) -> list[torch.Tensor]:
-        """Several projections of the same input in one matrix multiply, split into heads."""
-        if len(projections) == 1:
-            return [self.split_heads(projections[0](x))]
-        weight = torch.cat([p.weight for p in projections])
-        bias = None if projections[0].bias is None else torch.cat([p.bias for p in projections])
-        return [self.split_heads(part) for part in F.linear(x, weight, bias).chunk(len(projections), dim=-1)]
+    def project_kv(self, x: torch.Tensor) -> KVCache:
+        """Keys and values of x (B, L, d_model), split into heads: computed once, read at every decoding step."""
+        return KVCache(self.split_heads(self.k_proj(x)), self.split_heads(self.v_proj(x)))
 
-    def project_kv(self, memory: torch.Tensor) -> KVCache:
-        """Keys and values of a fixed input (the encoder output), computed once for every step."""
-        k, v = self._project(memory, self.k_proj, self.v_proj)
-        return KVCache(k, v)
+    def extend_kv(self, past: KVCache | None, x: torch.Tensor) -> KVCache:
+        """The keys and values of ``past`` (None: nothing decoded yet) followed by x's: (B, h, L_past + L, d_k)."""
+        new = self.project_kv(x)
+        if past is None:
+            return new
+        return KVCache(torch.cat([past.k, new.k], dim=2), torch.cat([past.v, new.v], dim=2))
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None, *, need_weights: bool = False, update_cache: bool = False,
-                cache: KVCache | None = None, static_kv: KVCache | None = None):
-        """query (B, Lq, d), key and value (B, Lk, d) (default: the query: self-attention).
+                mask: torch.Tensor | None = None, *, need_weights: bool = False,
+                kv: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """query (B, Lq, d), key and value (B, Lk, d) -> output (B, Lq, d), weights (B, h, Lq, Lk) or None.
 
-        ``mask`` broadcasts to (B, h, Lq, Lk). Returns (output (B, Lq, d), weights (B, h, Lq, Lk)
-        or None). With ``update_cache`` (self-attention while decoding) the new keys and values
-        are appended to ``cache`` (None: nothing decoded yet) and the grown cache is returned as
-        a third value; ``static_kv`` gives precomputed keys and values (cross-attention while
-        decoding).
+        ``key`` defaults to the query (self-attention), ``value`` to the key. ``mask`` broadcasts
+        to (B, h, Lq, Lk). While decoding, ``kv`` gives keys and values already projected (see
+        ``project_kv``, ``extend_kv``) in place of ``key`` and ``value``. The weights are
+        returned only with ``need_weights``.
         """
+        if kv is not None and (key is not None or value is not None):
+            raise ValueError("pass key and value, or kv (keys and values already projected), not both")
+        key = query if key is None else key
+        value = key if value is None else value
         self._check(query, key, value)
-        if static_kv is not None:
-            (q,) = self._project(query, self.q_proj)
-            k, v = static_kv.k, static_kv.v
-        elif key is None:  # self-attention: W^Q, W^K, W^V in one multiply
-            q, k, v = self._project(query, self.q_proj, self.k_proj, self.v_proj)
-        elif value is None or value is key:
-            (q,) = self._project(query, self.q_proj)
-            k, v = self._project(key, self.k_proj, self.v_proj)
-        else:
-            (q,), (k,), (v,) = (self._project(query, self.q_proj), self._project(key, self.k_proj),
-                                self._project(value, self.v_proj))
-        if cache is not None:
-            k, v = torch.cat([cache.k, k], dim=2), torch.cat([cache.v, v], dim=2)  # (B, h, L_past + Lq, d_k)
-        out, weights = scaled_dot_product_attention(q, k, v, mask, self.dropout if self.training else 0.0,
+        # 1) project: Q = X_q W^Q, K = X_k W^K, V = X_v W^V, each split into h heads: (B, h, L, d_k)
+        q = self.split_heads(self.q_proj(query))
+        if kv is None:
+            kv = KVCache(self.split_heads(self.k_proj(key)), self.split_heads(self.v_proj(value)))
+        # 2) attend: softmax(Q K^T / sqrt(d_k)) V in every head at once: (B, h, Lq, d_k)
+        out, weights = scaled_dot_product_attention(q, kv.k, kv.v, mask, self.dropout if self.training else 0.0,
                                                     scale=self.scale, use_sdpa=self.use_sdpa,
-                                                    need_weights=need_weights)  # (B, h, Lq, d_k)
-        out = self.out_proj(self.merge_heads(out))  # (B, Lq, d_model)
-        if update_cache:
-            return out, weights, KVCache(k, v)
-        return out, weights
+                                                    need_weights=need_weights)
+        # 3) merge heads and project: [head_1; ...; head_h] W^O: (B, Lq, d_model)
+        return self.out_proj(self.merge_heads(out)), weights
 
-    def _check(self, query, key, value) -> None:
+    def _check(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
         for name, x in (("query", query), ("key", key), ("value", value)):
-            if x is None:
-                continue
             if x.dim() != 3 or x.size(-1) != self.d_model:
                 raise ValueError(f"{name} must be (batch, length, d_model={self.d_model}), got {tuple(x.shape)}")
             if x.size(0) != query.size(0):
                 raise ValueError(f"{name} has batch size {x.size(0)} but the query has {query.size(0)}")
-        if key is not None and value is not None and key.size(1) != value.size(1):
+        if key.size(1) != value.size(1):
             raise ValueError(f"key {tuple(key.shape)} and value {tuple(value.shape)} must have the same length")
 
 
 # ---------------------------------------------------------------------------------------------
 # Positions
+
+
+def _check_length(length: int, max_len: int) -> None:
+    if length > max_len:
+        raise ValueError(f"a sequence of {length} positions is longer than the positional encoding's maximum"
+                         f" max_len={max_len}: shorten the input or build the model with a larger max_len")
 
 
 class SinusoidalPositionalEncoding(nn.Module):
@@ -221,14 +246,13 @@ class LearnedPositionalEncoding(nn.Module):
         return self.embedding.weight[offset : offset + length]
 
 
-def _check_length(length: int, max_len: int) -> None:
-    if length > max_len:
-        raise ValueError(f"a sequence of {length} positions is longer than the positional encoding's maximum"
-                         f" max_len={max_len}: shorten the input or build the model with a larger max_len")
+POSITIONAL = {"sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEncoding}
 
 
 # ---------------------------------------------------------------------------------------------
 # Layers
+
+ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
 class FeedForward(nn.Module):
@@ -248,35 +272,108 @@ class FeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
-ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+@dataclass
+class LayerConfig:
+    """What one encoder or decoder layer needs to know, and nothing about vocabularies or stacks.
 
-
-class EncoderLayer(nn.Module):
-    """Self-attention, then the feed-forward network; each in a residual connection with a layer norm.
-
-    Post-norm (the paper): x = norm(x + sublayer(x)). Pre-norm (``norm_first``, easier to
-    train deep): x = x + sublayer(norm(x)).
+    ``attention_dropout`` (on the attention weights) and ``activation_dropout`` (inside the
+    feed-forward network) default to ``dropout``, the rate on each residual branch; BART sets
+    its own. A :class:`TransformerConfig` can stand in for one: it has all the fields but these two.
     """
 
-    def __init__(self, config: TransformerConfig):
+    d_model: int
+    num_heads: int
+    d_ff: int
+    dropout: float = 0.1
+    activation: str = "relu"
+    norm_first: bool = False  # post-norm, as in the paper; True: pre-norm
+    layer_norm_eps: float = 1e-5
+    use_sdpa: bool = True  # fused attention kernels; False: the written-out path
+    attention_dropout: float | None = None
+    activation_dropout: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "num_heads", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.d_model % self.num_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}:"
+                             " every head gets d_model / num_heads dimensions")
+        for name in ("dropout", "attention_dropout", "activation_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), got {value}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}: choose one of {sorted(ACTIVATIONS)}")
+
+
+def _layer_config(config: LayerConfig | TransformerConfig) -> LayerConfig:
+    if isinstance(config, LayerConfig):
+        return config
+    return LayerConfig(config.d_model, config.num_heads, config.d_ff, config.dropout, config.activation,
+                       config.norm_first, config.layer_norm_eps, config.use_sdpa)
+
+
+Factory = Callable[[], nn.Module]
+
+
+def _default_pieces(config: LayerConfig, attention: Factory | None, feed_forward: Factory | None,
+                    norm: Factory | None) -> tuple[Factory, Factory, Factory]:
+    """The 2017 model's pieces for whichever of attention, feed-forward and norm is not given."""
+    attention_dropout = config.dropout if config.attention_dropout is None else config.attention_dropout
+    activation_dropout = config.dropout if config.activation_dropout is None else config.activation_dropout
+    attention = attention or partial(MultiHeadAttention, config.d_model, config.num_heads, attention_dropout,
+                                     use_sdpa=config.use_sdpa)
+    feed_forward = feed_forward or partial(FeedForward, config.d_model, config.d_ff, activation_dropout,
+                                           config.activation)
+    norm = norm or partial(nn.LayerNorm, config.d_model, eps=config.layer_norm_eps)
+    return attention, feed_forward, norm
+
+
+class _ResidualLayer(nn.Module):
+    """Where the layer norm sits around each sub-layer, the one thing both layers' forward passes share.
+
+    Post-norm (the paper): x = norm(x + sublayer(x)). Pre-norm (``norm_first``, easier to train
+    deep): x = x + sublayer(norm(x)).
+    """
+
+    norm_first: bool
+
+    def sublayer_input(self, x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        return norm(x) if self.norm_first else x
+
+    def add(self, x: torch.Tensor, sublayer_output: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+        return x + sublayer_output if self.norm_first else norm(x + sublayer_output)
+
+
+class EncoderLayer(_ResidualLayer):
+    """Self-attention, then the feed-forward network; each in a residual connection with a layer norm.
+
+    The pieces default to the 2017 model's (``MultiHeadAttention``, ``FeedForward``,
+    ``nn.LayerNorm``); ``attention``, ``feed_forward`` and ``norm`` are functions that build
+    others (T5 passes its unbiased attention, its feed-forward and RMSNorm).
+    """
+
+    def __init__(self, config: LayerConfig | TransformerConfig, *, attention: Factory | None = None,
+                 feed_forward: Factory | None = None, norm: Factory | None = None):
         super().__init__()
-        d = config.d_model
+        config = _layer_config(config)
+        attention, feed_forward, norm = _default_pieces(config, attention, feed_forward, norm)
         self.norm_first = config.norm_first
-        self.self_attn = MultiHeadAttention(d, config.num_heads, config.dropout, use_sdpa=config.use_sdpa)
-        self.ff = FeedForward(d, config.d_ff, config.dropout, config.activation)
-        self.norm1, self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps), nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.self_attn = attention()
+        self.ff = feed_forward()
+        self.norm1, self.norm2 = norm(), norm()
         self.dropout1, self.dropout2 = nn.Dropout(config.dropout), nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, need_weights: bool = False):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, S, d), mask broadcastable to (B, h, S, S) -> (x, self-attention weights or None)."""
-        if self.norm_first:
-            attended, weights = self.self_attn(self.norm1(x), mask=mask, need_weights=need_weights)
-            x = x + self.dropout1(attended)
-            x = x + self.dropout2(self.ff(self.norm2(x)))
-        else:
-            attended, weights = self.self_attn(x, mask=mask, need_weights=need_weights)
-            x = self.norm1(x + self.dropout1(attended))
-            x = self.norm2(x + self.dropout2(self.ff(x)))
+        # 1) self-attention
+        attended, weights = self.self_attn(self.sublayer_input(x, self.norm1), mask=mask, need_weights=need_weights)
+        x = self.add(x, self.dropout1(attended), self.norm1)
+        # 2) feed-forward
+        x = self.add(x, self.dropout2(self.ff(self.sublayer_input(x, self.norm2))), self.norm2)
         return x, weights
 
 
@@ -292,49 +389,143 @@ class LayerCache:
                           self.cross_kv.index_select(index))
 
 
-class DecoderLayer(nn.Module):
-    """Masked self-attention, attention over the encoder output, feed-forward; residual + norm each."""
+class DecoderLayer(_ResidualLayer):
+    """Masked self-attention, attention over the encoder output, feed-forward; residual + norm each.
 
-    def __init__(self, config: TransformerConfig):
+    Pieces as in :class:`EncoderLayer`; ``attention`` builds both attentions.
+    """
+
+    def __init__(self, config: LayerConfig | TransformerConfig, *, attention: Factory | None = None,
+                 feed_forward: Factory | None = None, norm: Factory | None = None):
         super().__init__()
-        d, h, p = config.d_model, config.num_heads, config.dropout
+        config = _layer_config(config)
+        attention, feed_forward, norm = _default_pieces(config, attention, feed_forward, norm)
         self.norm_first = config.norm_first
-        self.self_attn = MultiHeadAttention(d, h, p, use_sdpa=config.use_sdpa)
-        self.cross_attn = MultiHeadAttention(d, h, p, use_sdpa=config.use_sdpa)
-        self.ff = FeedForward(d, config.d_ff, p, config.activation)
-        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d, eps=config.layer_norm_eps) for _ in range(3))
+        self.self_attn = attention()
+        self.cross_attn = attention()
+        self.ff = feed_forward()
+        self.norm1, self.norm2, self.norm3 = norm(), norm(), norm()
+        p = config.dropout
         self.dropout1, self.dropout2, self.dropout3 = nn.Dropout(p), nn.Dropout(p), nn.Dropout(p)
 
     def forward(self, y: torch.Tensor, memory: torch.Tensor | None, self_mask: torch.Tensor | None,
-                memory_mask: torch.Tensor | None, need_weights: bool = False, cache: LayerCache | None = None):
+                memory_mask: torch.Tensor | None, need_weights: bool = False, cache: LayerCache | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, LayerCache | None]:
         """y (B, T, d), memory (B, S, d) -> (y, self weights, cross weights, new cache or None).
 
-        With a ``cache``, y holds only the new positions; the past ones come from the cache.
+        With a ``cache`` (decoding), y holds only the new positions, the past ones' keys and values
+        come from the cache, and ``memory`` is None: its keys and values are in the cache too.
         """
-        def self_block(x):
-            if cache is None:
-                return (*self.self_attn(x, mask=self_mask, need_weights=need_weights), None)
-            return self.self_attn(x, mask=self_mask, need_weights=need_weights, update_cache=True, cache=cache.self_kv)
-
-        def cross_block(x):
-            if cache is None:
-                return self.cross_attn(x, memory, mask=memory_mask, need_weights=need_weights)
-            return self.cross_attn(x, mask=memory_mask, need_weights=need_weights, static_kv=cache.cross_kv)
-
-        if self.norm_first:
-            attended, self_weights, self_kv = self_block(self.norm1(y))
-            y = y + self.dropout1(attended)
-            attended, cross_weights = cross_block(self.norm2(y))
-            y = y + self.dropout2(attended)
-            y = y + self.dropout3(self.ff(self.norm3(y)))
-        else:
-            attended, self_weights, self_kv = self_block(y)
-            y = self.norm1(y + self.dropout1(attended))
-            attended, cross_weights = cross_block(y)
-            y = self.norm2(y + self.dropout2(attended))
-            y = self.norm3(y + self.dropout3(self.ff(y)))
-        new_cache = None if cache is None else LayerCache(self_kv, cache.cross_kv)
+        # 1) masked self-attention; while decoding, over the cached positions and the new ones
+        x = self.sublayer_input(y, self.norm1)
+        self_kv = None if cache is None else self.self_attn.extend_kv(cache.self_kv, x)
+        attended, self_weights = self.self_attn(x, mask=self_mask, need_weights=need_weights, kv=self_kv)
+        y = self.add(y, self.dropout1(attended), self.norm1)
+        # 2) attention over the encoder output; while decoding, its keys and values from the cache
+        x = self.sublayer_input(y, self.norm2)
+        cross_kv = None if cache is None else cache.cross_kv
+        attended, cross_weights = self.cross_attn(x, memory, mask=memory_mask, need_weights=need_weights, kv=cross_kv)
+        y = self.add(y, self.dropout2(attended), self.norm2)
+        # 3) feed-forward
+        y = self.add(y, self.dropout3(self.ff(self.sublayer_input(y, self.norm3))), self.norm3)
+        new_cache = None if cache is None else LayerCache(self_kv, cross_kv)
         return y, self_weights, cross_weights, new_cache
+
+
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """BERT's and BART's initialisation: N(0, std) weights, zero biases and padding row, LayerNorm at (1, 0).
+
+    Apply with ``model.apply(normal_init)``.
+    """
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=std)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+    if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+        module.weight.data[module.padding_idx] = 0.0
+    if isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# What every encoder-decoder model shares: decoding state and the decoding interface
+
+
+@dataclass
+class TransformerState:
+    """What decoding carries between steps (see ``course_lib.decoding``)."""
+
+    memory: torch.Tensor  # (B, S, d) encoder output
+    memory_mask: torch.Tensor  # (B, 1, 1, S) True at real source tokens
+    caches: list[LayerCache] | None  # per decoder layer, when decoding with the key/value cache
+    prefix: torch.Tensor  # (B, t) tokens fed so far (the start token first): what uncached decoding re-reads
+
+    def index_select(self, index: torch.Tensor) -> TransformerState:
+        return TransformerState(self.memory.index_select(0, index), self.memory_mask.index_select(0, index),
+                                None if self.caches is None else [c.index_select(index) for c in self.caches],
+                                self.prefix.index_select(0, index))
+
+
+def check_prev_tokens(prev_tokens: torch.Tensor, state: TransformerState) -> None:
+    """One token per row of the decoding batch, else a ValueError."""
+    if prev_tokens.shape != (state.memory.size(0),):
+        raise ValueError(f"prev_tokens must hold one token per row of the batch, ({state.memory.size(0)},),"
+                         f" got {tuple(prev_tokens.shape)}")
+
+
+class EncoderDecoderLM(nn.Module):
+    """What the Transformer, T5 and BART share around their stacks: checked inputs, the training
+    forward pass, and the ``encode`` / ``decode_step`` / ``reorder_state`` that ``course_lib.decoding`` calls.
+
+    A subclass has ``config``, ``decoder_layers`` (each with a ``cross_attn``) and ``kv_cache``,
+    and supplies ``run_encoder(ids, mask)``, ``run_decoder(ids, memory, memory_mask)``,
+    ``logits(y)`` and ``cached_step`` (one new position through the decoder with a key/value
+    cache). Decoding keeps that cache, so each new token costs one position; ``kv_cache = False``
+    re-reads the whole prefix at every step instead (same tokens, slower).
+    """
+
+    kv_cache: bool = True
+
+    def vocab_sizes(self) -> tuple[int, int]:
+        """(source, target) vocabulary sizes: one shared vocabulary unless a subclass says otherwise."""
+        return self.config.vocab_size, self.config.vocab_size
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                decoder_input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids (B, S), attention_mask (B, S) 1 at real tokens (None: no padding),
+        decoder_input_ids (B, T) (the targets behind the decoder's start token) -> logits (B, T, V)."""
+        src_vocab_size, tgt_vocab_size = self.vocab_sizes()
+        check_token_ids("input_ids", input_ids, src_vocab_size)
+        check_token_ids("decoder_input_ids", decoder_input_ids, tgt_vocab_size, batch_size=input_ids.size(0))
+        mask = source_mask(input_ids, attention_mask=attention_mask)
+        memory = self.run_encoder(input_ids, mask)
+        return self.logits(self.run_decoder(decoder_input_ids, memory, mask[:, None, None, :]))
+
+    def encode(self, input_ids: torch.Tensor, src_lengths: torch.Tensor | None = None, *,
+               attention_mask: torch.Tensor | None = None) -> TransformerState:
+        """Run the encoder once. Padding from ``src_lengths`` (as ``course_lib.decoding`` passes) or
+        ``attention_mask``; the state holds the output, the mask and the cross-attention keys and values."""
+        check_token_ids("input_ids", input_ids, self.vocab_sizes()[0])
+        mask = source_mask(input_ids, src_lengths, attention_mask)
+        memory = self.run_encoder(input_ids, mask)
+        caches = None
+        if self.kv_cache:
+            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
+        return TransformerState(memory, mask[:, None, None, :], caches, input_ids.new_empty(input_ids.size(0), 0))
+
+    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
+        """Feed one token per row (B,); logits (B, V) for the next one."""
+        check_prev_tokens(prev_tokens, state)
+        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
+        if state.caches is None:  # re-read the whole prefix: t positions of work for one new token
+            y = self.run_decoder(prefix, state.memory, state.memory_mask)
+            return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
+        y, caches = self.cached_step(prev_tokens, prefix.size(1), state)
+        return self.logits(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
+
+    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
+        return state.index_select(index)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,24 +597,6 @@ class TransformerConfig:
         return cls(src_vocab_size, tgt_vocab_size, **overrides)
 
 
-POSITIONAL = {"sinusoidal": SinusoidalPositionalEncoding, "learned": LearnedPositionalEncoding}
-
-
-@dataclass
-class TransformerState:
-    """What decoding carries between steps (see ``course_lib.decoding``)."""
-
-    memory: torch.Tensor  # (B, S, d) encoder output
-    memory_mask: torch.Tensor  # (B, 1, 1, S) True at real source tokens
-    caches: list[LayerCache] | None  # per decoder layer, when decoding with the key/value cache
-    prefix: torch.Tensor  # (B, t) tokens fed so far (<bos> first): what uncached decoding re-reads
-
-    def index_select(self, index: torch.Tensor) -> TransformerState:
-        return TransformerState(self.memory.index_select(0, index), self.memory_mask.index_select(0, index),
-                                None if self.caches is None else [c.index_select(index) for c in self.caches],
-                                self.prefix.index_select(0, index))
-
-
 @dataclass
 class AttentionMaps:
     """Attention weights per layer, each (B, heads, L_query, L_key)."""
@@ -433,13 +606,13 @@ class AttentionMaps:
     cross: list[torch.Tensor] = field(default_factory=list)
 
 
-class Transformer(nn.Module):
+class Transformer(EncoderDecoderLM):
     """Encoder-decoder Transformer with embeddings, positions and an output layer over the target vocabulary.
 
-    Works with ``course_lib.decoding`` (``encode``, ``decode_step``, ``reorder_state``) and
-    ``course_lib.train.fit`` (``forward(src, src_lengths, tgt_in) -> logits``). Decoding keeps a
-    key/value cache so each new token costs one position; ``kv_cache = False`` re-reads the
-    whole prefix at every step instead (same tokens, slower).
+    Works with ``course_lib.decoding`` (``encode``, ``decode_step``, ``reorder_state``, from
+    :class:`EncoderDecoderLM`) and ``course_lib.train.fit`` (``forward(src, src_lengths, tgt_in)
+    -> logits``). Decoding keeps a key/value cache so each new token costs one position;
+    ``kv_cache = False`` re-reads the whole prefix at every step instead (same tokens, slower).
     """
 
     def __init__(self, config: TransformerConfig):
@@ -472,6 +645,9 @@ class Transformer(nn.Module):
         if self.config.tie_output:
             self.out.weight = self.tgt_embedding.weight
 
+    def vocab_sizes(self) -> tuple[int, int]:
+        return self.config.src_vocab_size, self.config.tgt_vocab_size
+
     # -- pieces -------------------------------------------------------------------------------
 
     def embed(self, tokens: torch.Tensor, embedding: nn.Embedding, offset: int = 0) -> torch.Tensor:
@@ -481,25 +657,33 @@ class Transformer(nn.Module):
             x = x * math.sqrt(self.config.d_model)
         return self.dropout(x + self.positions(tokens.size(1), offset))
 
-    def run_encoder(self, x: torch.Tensor, mask: torch.Tensor | None, need_weights: bool = False,
-                    maps: AttentionMaps | None = None) -> torch.Tensor:
-        """The encoder stack on embedded input x (B, S, d); ``mask`` broadcastable to (B, h, S, S)."""
+    def run_encoder(self, src: torch.Tensor, mask: torch.Tensor, maps: AttentionMaps | None = None) -> torch.Tensor:
+        """Source ids (B, S) with ``mask`` (B, S) True at real tokens -> encoder output (B, S, d).
+
+        With ``maps``, each layer's attention weights are appended to ``maps.encoder``.
+        """
+        x = self.embed(src, self.src_embedding)
         for layer in self.encoder_layers:
-            x, weights = layer(x, mask, need_weights)
+            x, weights = layer(x, mask[:, None, None, :], need_weights=maps is not None)
             if maps is not None:
                 maps.encoder.append(weights)
         return self.encoder_norm(x)
 
-    def run_decoder(self, y: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor | None,
-                    memory_mask: torch.Tensor | None, need_weights: bool = False,
+    def run_decoder(self, tgt: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
                     maps: AttentionMaps | None = None) -> torch.Tensor:
-        """The decoder stack on embedded targets y (B, T, d) over the encoder output (B, S, d)."""
+        """The decoder stack on target ids (B, T), under a causal mask, over the encoder output (B, S, d)."""
+        y = self.embed(tgt, self.tgt_embedding)
+        self_mask = causal_mask(tgt.size(1), tgt.device)  # (T, T)
         for layer in self.decoder_layers:
-            y, self_weights, cross_weights, _ = layer(y, memory, self_mask, memory_mask, need_weights)
+            y, self_weights, cross_weights, _ = layer(y, memory, self_mask, memory_mask, need_weights=maps is not None)
             if maps is not None:
                 maps.decoder_self.append(self_weights)
                 maps.cross.append(cross_weights)
         return self.decoder_norm(y)
+
+    def logits(self, y: torch.Tensor) -> torch.Tensor:
+        """Decoder output (..., d) -> logits over the target vocabulary (..., V)."""
+        return self.out(y)
 
     # -- training -----------------------------------------------------------------------------
 
@@ -514,92 +698,21 @@ class Transformer(nn.Module):
         if teacher_forcing_ratio != 1.0:
             raise ValueError("a Transformer reads the whole target at once under a causal mask:"
                              f" teacher_forcing_ratio must be 1.0, got {teacher_forcing_ratio}")
-        self._check_tokens(src, src_lengths, tgt_in)
+        check_token_ids("src", src, self.config.src_vocab_size)
+        check_token_ids("tgt_in", tgt_in, self.config.tgt_vocab_size, batch_size=src.size(0))
+        mask = source_mask(src, src_lengths)  # (B, S)
         maps = AttentionMaps() if return_attention else None
-        memory_mask = padding_mask(src_lengths, src.size(1))[:, None, None, :]  # (B, 1, 1, S)
-        memory = self.run_encoder(self.embed(src, self.src_embedding), memory_mask, return_attention, maps)
-        self_mask = causal_mask(tgt_in.size(1), tgt_in.device)  # (T, T)
-        y = self.run_decoder(self.embed(tgt_in, self.tgt_embedding), memory, self_mask, memory_mask,
-                             return_attention, maps)
-        logits = self.out(y)
+        memory = self.run_encoder(src, mask, maps)
+        logits = self.logits(self.run_decoder(tgt_in, memory, mask[:, None, None, :], maps))
         return (logits, maps) if return_attention else logits
 
     # -- decoding -----------------------------------------------------------------------------
 
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> TransformerState:
-        """Run the encoder once; the state holds its output, the source mask and an empty cache."""
-        self._check_tokens(src, src_lengths)
-        memory_mask = padding_mask(src_lengths, src.size(1))[:, None, None, :]
-        memory = self.run_encoder(self.embed(src, self.src_embedding), memory_mask)
-        caches = None
-        if self.kv_cache:
-            caches = [LayerCache(None, layer.cross_attn.project_kv(memory)) for layer in self.decoder_layers]
-        prefix = src.new_empty(src.size(0), 0)
-        return TransformerState(memory, memory_mask, caches, prefix)
-
-    def decode_step(self, prev_tokens: torch.Tensor, state: TransformerState) -> tuple[torch.Tensor, TransformerState]:
-        """Feed one token per row (B,); logits (B, V) for the next one."""
-        prefix = torch.cat([state.prefix, prev_tokens[:, None]], dim=1)  # (B, t)
-        t = prefix.size(1)
-        if state.caches is None:  # re-read the whole prefix: T positions of work for one new token
-            y = self.run_decoder(self.embed(prefix, self.tgt_embedding), state.memory,
-                                 causal_mask(t, prefix.device), state.memory_mask)
-            return self.out(y[:, -1]), TransformerState(state.memory, state.memory_mask, None, prefix)
+    def cached_step(self, prev_tokens: torch.Tensor, t: int, state: TransformerState) -> tuple[torch.Tensor, list]:
+        """Position t-1 through the decoder, reading the cached keys and values of 0..t-2."""
         y = self.embed(prev_tokens[:, None], self.tgt_embedding, offset=t - 1)  # (B, 1, d): position t-1 only
         caches = []
         for layer, cache in zip(self.decoder_layers, state.caches):
             y, _, _, cache = layer(y, None, None, state.memory_mask, cache=cache)  # attends to all past positions
             caches.append(cache)
-        y = self.decoder_norm(y)
-        return self.out(y[:, -1]), TransformerState(state.memory, state.memory_mask, caches, prefix)
-
-    def reorder_state(self, state: TransformerState, index: torch.Tensor) -> TransformerState:
-        return state.index_select(index)
-
-    def _check_tokens(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor | None = None) -> None:
-        if src.dim() != 2 or src.dtype not in (torch.long, torch.int):
-            raise ValueError(f"src must be a (batch, length) tensor of token ids, got {tuple(src.shape)} {src.dtype}")
-        if src_lengths.shape != (src.size(0),):
-            raise ValueError(f"src_lengths {tuple(src_lengths.shape)} must hold one length per row of src"
-                             f" {tuple(src.shape)}")
-        if src_lengths.min() < 1 or src_lengths.max() > src.size(1):
-            raise ValueError(f"src_lengths must lie in 1..{src.size(1)}, got {src_lengths.tolist()}")
-        if tgt_in is not None and (tgt_in.dim() != 2 or tgt_in.size(0) != src.size(0)):
-            raise ValueError(f"tgt_in {tuple(tgt_in.shape)} must be (batch, length) with src's batch {src.size(0)}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Weights from PyTorch's own modules (for the reference tests and the speed benchmark)
-
-
-def load_torch_attention(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
-    """Copy a ``torch.nn.MultiheadAttention`` into ours: torch packs W^Q, W^K, W^V into one in_proj matrix."""
-    with torch.no_grad():
-        for projection, weight, bias in zip((ours.q_proj, ours.k_proj, ours.v_proj),
-                                            theirs.in_proj_weight.chunk(3), theirs.in_proj_bias.chunk(3)):
-            projection.weight.copy_(weight)
-            projection.bias.copy_(bias)
-        ours.out_proj.load_state_dict(theirs.out_proj.state_dict())
-
-
-def load_torch_transformer(ours: Transformer, theirs: nn.Transformer) -> None:
-    """Copy the encoder and decoder stacks of a ``torch.nn.Transformer`` of the same configuration into ours.
-
-    torch.nn.Transformer has no embeddings or output layer; ours keep theirs. It always ends each
-    stack with a layer norm, so ``ours`` needs ``final_norm=True``.
-    """
-    if not ours.config.use_final_norm:
-        raise ValueError("torch.nn.Transformer ends each stack with a layer norm: build ours with final_norm=True")
-    for our, their in zip(ours.encoder_layers, theirs.encoder.layers):
-        load_torch_attention(our.self_attn, their.self_attn)
-        for ours_name, theirs_name in (("ff.linear1", "linear1"), ("ff.linear2", "linear2"), ("norm1", "norm1"),
-                                       ("norm2", "norm2")):
-            our.get_submodule(ours_name).load_state_dict(their.get_submodule(theirs_name).state_dict())
-    for our, their in zip(ours.decoder_layers, theirs.decoder.layers):
-        load_torch_attention(our.self_attn, their.self_attn)
-        load_torch_attention(our.cross_attn, their.multihead_attn)
-        for ours_name, theirs_name in (("ff.linear1", "linear1"), ("ff.linear2", "linear2"), ("norm1", "norm1"),
-                                       ("norm2", "norm2"), ("norm3", "norm3")):
-            our.get_submodule(ours_name).load_state_dict(their.get_submodule(theirs_name).state_dict())
-    ours.encoder_norm.load_state_dict(theirs.encoder.norm.state_dict())
-    ours.decoder_norm.load_state_dict(theirs.decoder.norm.state_dict())
+        return self.decoder_norm(y), caches

@@ -189,7 +189,7 @@ def test_bad_input_says_what_is_wrong(pairs):
     ours, _ = pairs[False]
     ids, mask = batch()
     dec = torch.full((4, 3), START)
-    with pytest.raises(ValueError, match=r"input_ids must lie in 0\.\.99 \(the model.s vocabulary\), got 1\.\.100"):
+    with pytest.raises(ValueError, match=r"input_ids holds ids outside the model's vocabulary 0\.\.99 \(min 1, max 100\): encode"):
         ours(ids.masked_fill(ids == ids.max(), 100), mask, dec)
     with pytest.raises(ValueError, match=r"decoder_input_ids must be a \(batch, length\) tensor"):
         ours(ids, mask, dec[:, 0])

@@ -223,7 +223,7 @@ def test_bad_input_says_what_is_wrong(pairs):
     ours, _ = pairs["relu", True]
     ids, mask = batch()
     dec = torch.zeros(4, 3, dtype=torch.long)
-    with pytest.raises(ValueError, match=r"input_ids must lie in 0\.\.99 \(the model.s vocabulary\), got 0\.\.100"):
+    with pytest.raises(ValueError, match=r"input_ids holds ids outside the model's vocabulary 0\.\.99 \(min 0, max 100\): encode"):
         ours(ids.masked_fill(ids == ids.max(), 100), mask, dec)
     with pytest.raises(ValueError, match=r"input_ids must be a \(batch, length\) tensor of integer token ids"):
         ours(ids[0], None, dec)
@@ -233,13 +233,13 @@ def test_bad_input_says_what_is_wrong(pairs):
         ours(ids, mask[:, :8], dec)
     with pytest.raises(ValueError, match=r"attention_mask rows \[3\] have no real token"):
         ours(ids, mask.index_fill(0, torch.tensor([3]), 0), dec)
-    with pytest.raises(ValueError, match="decoder_input_ids has batch size 2 but input_ids has 4"):
+    with pytest.raises(ValueError, match="decoder_input_ids has batch size 2 but the source batch has 4 rows"):
         ours(ids, mask, dec[:2])
-    with pytest.raises(ValueError, match=r"decoder_input_ids must lie in 0\.\.99"):
+    with pytest.raises(ValueError, match=r"decoder_input_ids holds ids outside the model's vocabulary 0\.\.99"):
         ours(ids, mask, dec - 1)
     with pytest.raises(ValueError, match="src_lengths or attention_mask, not both"):
         ours.encode(ids, mask.sum(1), attention_mask=mask)
-    with pytest.raises(ValueError, match=r"src_lengths must lie in 1\.\.9"):
+    with pytest.raises(ValueError, match=r"src_lengths must lie in 1\.\.9 \(the padded length\)"):
         ours.encode(ids, torch.tensor([9, 6, 0, 1]))
     state = ours.encode(ids, attention_mask=mask)
     with pytest.raises(ValueError, match=r"prev_tokens must hold one token per row of the batch, \(4,\)"):

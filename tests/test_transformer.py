@@ -5,12 +5,21 @@ import pytest
 import torch
 from torch import nn
 
+from course_lib.checkpoints import load_torch_attention, load_torch_transformer
 from course_lib.decoding import beam_search, greedy_decode
-from course_lib.transformer import (MultiHeadAttention, SinusoidalPositionalEncoding, Transformer,
-                                    TransformerConfig, causal_mask, load_torch_attention, load_torch_transformer,
+from course_lib.transformer import (DecoderLayer, EncoderLayer, LayerConfig, MultiHeadAttention,
+                                    SinusoidalPositionalEncoding, Transformer, TransformerConfig, causal_mask,
                                     padding_mask, scaled_dot_product_attention)
 
 D, HEADS = 32, 4
+# Tolerances, for float32 (24-bit mantissa: relative rounding 6e-8). Two computations of the same
+# formula that add in another order (fused kernels and the written-out path, cached and uncached
+# decoding, ours and torch's) differ by a few roundings per dot product of a few dozen terms; through
+# two layers of softmax and layer norm that stays well below 1e-5 relative on values of size ~1, on
+# any CPU's vector width or a GPU. Where only masked positions change, the arithmetic is the same
+# and torch's default float32 tolerances apply. Padded positions are never compared: what a model
+# writes there is undefined.
+TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 
 def randomise(module: nn.Module, seed: int = 0) -> None:
@@ -29,11 +38,11 @@ def test_the_two_attention_paths_agree(use_sdpa):
     mask[..., 0] = True
     written, weights = scaled_dot_product_attention(q, k, v, mask, use_sdpa=False, need_weights=True)
     fused, _ = scaled_dot_product_attention(q, k, v, mask, use_sdpa=use_sdpa)
-    assert torch.allclose(written, fused, atol=1e-6)
+    torch.testing.assert_close(fused, written, **TOL)
     assert torch.all(weights[~mask.expand_as(weights)] == 0)
-    assert torch.allclose(weights.sum(-1), torch.ones(2, 3, 5))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5))
     by_hand = torch.softmax((q @ k.transpose(-1, -2) / 8 ** 0.5).masked_fill(~mask, float("-inf")), -1) @ v
-    assert torch.allclose(written, by_hand, atol=1e-6)
+    torch.testing.assert_close(written, by_hand, **TOL)
 
 
 @pytest.mark.parametrize("masked", [False, True])
@@ -52,13 +61,15 @@ def test_multi_head_attention_equals_torch(masked, need_weights):
                                         key_padding_mask=None if key_mask is None else ~key_mask)
     got, weights = ours(query, memory, memory, mask=None if key_mask is None else key_mask[:, None, None, :],
                         need_weights=need_weights)
-    assert torch.allclose(got, expected, atol=1e-5)
+    torch.testing.assert_close(got, expected, **TOL)
     if need_weights:
-        assert torch.allclose(weights, expected_weights, atol=1e-6)
+        torch.testing.assert_close(weights, expected_weights, **TOL)
+    else:
+        assert weights is None
     causal = causal_mask(5)
     expected, _ = theirs(query, query, query, attn_mask=~causal if masked else None, need_weights=False)
     got, _ = ours(query, mask=causal if masked else None)
-    assert torch.allclose(got, expected, atol=1e-5)
+    torch.testing.assert_close(got, expected, **TOL)
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
@@ -72,19 +83,46 @@ def test_encoder_decoder_stacks_equal_torch_transformer(norm_first):
     randomise(theirs)
     load_torch_transformer(ours, theirs)
     theirs.train(), ours.train()  # no dropout; train mode keeps torch off its nested-tensor fast path
-    src, tgt = torch.randn(3, 7, D), torch.randn(3, 5, D)
+    src, tgt = torch.randint(1, 11, (3, 7)), torch.randint(1, 13, (3, 5))
     lengths = torch.tensor([7, 4, 2])
     real = padding_mask(lengths, 7)
-    expected = theirs(src, tgt, tgt_mask=~causal_mask(5), src_key_padding_mask=~real, memory_key_padding_mask=~real)
-    memory = ours.run_encoder(src, real[:, None, None, :])
-    got = ours.run_decoder(tgt, memory, causal_mask(5), real[:, None, None, :])
-    assert torch.allclose(got, expected, atol=1e-5)
-    expected_memory = theirs.encoder(src, src_key_padding_mask=~real)
-    assert torch.allclose(memory[real], expected_memory[real], atol=1e-5)
-    unmasked = theirs(src, tgt)
-    assert torch.allclose(ours.run_decoder(tgt, ours.run_encoder(src, None), None, None), unmasked, atol=1e-5)
+    # torch's stacks read what our embeddings give: ours embed inside run_encoder and run_decoder
+    src_x, tgt_x = ours.embed(src, ours.src_embedding), ours.embed(tgt, ours.tgt_embedding)
+    expected = theirs(src_x, tgt_x, tgt_mask=~causal_mask(5), src_key_padding_mask=~real,
+                      memory_key_padding_mask=~real)
+    memory = ours.run_encoder(src, real)
+    got = ours.run_decoder(tgt, memory, real[:, None, None, :])
+    torch.testing.assert_close(got, expected, **TOL)  # target positions are all real
+    expected_memory = theirs.encoder(src_x, src_key_padding_mask=~real)
+    torch.testing.assert_close(memory[real], expected_memory[real], **TOL)
+    unmasked = theirs(src_x, tgt_x, tgt_mask=~causal_mask(5))
+    everything = torch.ones(3, 7, dtype=torch.bool)
+    got = ours.run_decoder(tgt, ours.run_encoder(src, everything), everything[:, None, None, :])
+    torch.testing.assert_close(got, unmasked, **TOL)
     with pytest.raises(ValueError, match="final_norm=True"):
         load_torch_transformer(Transformer(TransformerConfig.tiny(11, 13, d_model=D, num_heads=HEADS, d_ff=48)), theirs)
+
+
+def test_layers_take_their_pieces():
+    torch.manual_seed(0)
+    config = LayerConfig(D, HEADS, 48, dropout=0.0, norm_first=True)
+    layer = EncoderLayer(config, norm=lambda: nn.RMSNorm(D), feed_forward=lambda: nn.Linear(D, D)).eval()
+    assert isinstance(layer.norm1, nn.RMSNorm) and layer.norm1 is not layer.norm2 and isinstance(layer.ff, nn.Linear)
+    x = torch.randn(2, 5, D)
+    attended, _ = layer.self_attn(layer.norm1(x))
+    h = x + attended  # pre-norm: x + sublayer(norm(x)), twice
+    torch.testing.assert_close(layer(x)[0], h + layer.ff(layer.norm2(h)))
+    decoder = DecoderLayer(config, attention=lambda: MultiHeadAttention(D, HEADS, bias=False))
+    assert decoder.self_attn is not decoder.cross_attn and decoder.cross_attn.q_proj.bias is None
+    assert isinstance(decoder.norm3, nn.LayerNorm) and decoder.ff.linear1.out_features == 48
+    bart_like = DecoderLayer(LayerConfig(D, HEADS, 48, dropout=0.1, attention_dropout=0.0, activation_dropout=0.2))
+    assert (bart_like.self_attn.dropout, bart_like.ff.dropout.p, bart_like.dropout1.p) == (0.0, 0.2, 0.1)
+    post_norm = EncoderLayer(TransformerConfig.tiny(5, 5, d_model=D, num_heads=HEADS, layer_norm_eps=1e-3)).eval()
+    assert not post_norm.norm_first and post_norm.norm1.eps == 1e-3  # a TransformerConfig stands in
+    with pytest.raises(ValueError, match=r"attention_dropout must lie in \[0, 1\)"):
+        LayerConfig(D, HEADS, 48, attention_dropout=1.5)
+    with pytest.raises(ValueError, match="unknown activation 'tanh'"):
+        LayerConfig(D, HEADS, 48, activation="tanh")
 
 
 def model_and_batch(seed: int = 0, **overrides):
@@ -107,7 +145,7 @@ def test_cached_decoding_equals_uncached_and_teacher_forcing(overrides):
         for t in range(tgt.size(1)):
             logits, state = model.decode_step(tgt[:, t], state)
             steps.append(logits)
-        assert torch.allclose(torch.stack(steps, 1), forced, atol=1e-5), f"kv_cache={cache}"
+        torch.testing.assert_close(torch.stack(steps, 1), forced, **TOL, msg=f"kv_cache={cache}")
     results = {}
     for cache in (True, False):
         model.kv_cache = cache
@@ -123,10 +161,10 @@ def test_padding_never_changes_the_output():
     tgt = torch.randint(3, 19, (4, 5))
     noisy = src.clone()
     noisy[~padding_mask(lengths, 9)] = 5
-    assert torch.allclose(model(src, lengths, tgt), model(noisy, lengths, tgt), atol=1e-6)
+    torch.testing.assert_close(model(src, lengths, tgt), model(noisy, lengths, tgt))
     # and a row alone gives what it gives in the batch
     alone = model(src[2:3, :3], lengths[2:3], tgt[2:3])
-    assert torch.allclose(alone, model(src, lengths, tgt)[2:3], atol=1e-5)
+    torch.testing.assert_close(alone, model(src, lengths, tgt)[2:3], **TOL)
 
 
 def test_the_future_never_changes_the_past():
@@ -134,7 +172,7 @@ def test_the_future_never_changes_the_past():
     tgt = torch.randint(3, 19, (4, 6))
     changed = tgt.clone()
     changed[:, 4:] = 7
-    assert torch.allclose(model(src, lengths, tgt)[:, :4], model(src, lengths, changed)[:, :4], atol=1e-6)
+    torch.testing.assert_close(model(src, lengths, tgt)[:, :4], model(src, lengths, changed)[:, :4])
     assert not torch.allclose(model(src, lengths, tgt)[:, 4:], model(src, lengths, changed)[:, 4:])
 
 
@@ -142,7 +180,7 @@ def test_attention_maps_per_layer_and_head():
     model, src, lengths = model_and_batch()
     tgt = torch.randint(3, 19, (4, 5))
     logits, maps = model(src, lengths, tgt, return_attention=True)
-    assert torch.allclose(logits, model(src, lengths, tgt), atol=1e-5)
+    torch.testing.assert_close(logits, model(src, lengths, tgt), **TOL)  # written-out path against fused
     assert [m.shape for m in maps.encoder] == [(4, 4, 9, 9)] * 2
     assert [m.shape for m in maps.decoder_self] == [(4, 4, 5, 5)] * 2
     assert [m.shape for m in maps.cross] == [(4, 4, 5, 9)] * 2
@@ -196,9 +234,25 @@ def test_bad_input_says_what_is_wrong():
         attention(torch.randn(2, 5, D + 1))
     with pytest.raises(ValueError, match="batch size 3"):
         attention(x, torch.randn(3, 5, D))
+    with pytest.raises(ValueError, match="not both"):
+        attention(x, x, kv=attention.project_kv(x))
+    assert attention(x)[1] is None and attention(x, need_weights=True)[1].shape == (2, HEADS, 5, 5)
     model, src, lengths = model_and_batch(max_len=8)
     with pytest.raises(ValueError, match="longer than the positional encoding's maximum max_len=8"):
         model(src, lengths, torch.randint(3, 19, (4, 5)))
     model, src, lengths = model_and_batch()
     with pytest.raises(ValueError, match="teacher_forcing_ratio must be 1.0"):
         model(src, lengths, src, teacher_forcing_ratio=0.5)
+    tgt = torch.randint(3, 19, (4, 5))
+    with pytest.raises(ValueError, match=r"src holds ids outside the model's vocabulary 0\.\.16 \(min 100, "):
+        model(src + 100, lengths, tgt)
+    with pytest.raises(ValueError, match=r"tgt_in holds ids outside the model's vocabulary 0\.\.18"):
+        model(src, lengths, tgt + 19)
+    with pytest.raises(ValueError, match="tgt_in has batch size 2 but the source batch has 4 rows"):
+        model(src, lengths, tgt[:2])
+    with pytest.raises(ValueError, match=r"src_lengths must lie in 1\.\.9 \(the padded length\), got min 0"):
+        model(src, lengths - 1, tgt)
+    with pytest.raises(ValueError, match=r"src_lengths must be a \(4,\) integer tensor"):
+        model.encode(src, lengths[:3])
+    with pytest.raises(ValueError, match=r"prev_tokens must hold one token per row of the batch, \(4,\)"):
+        model.decode_step(tgt[:, :2], model.encode(src, lengths))
