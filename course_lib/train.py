@@ -64,6 +64,11 @@ def seq2seq_loss(model: nn.Module, batch, teacher_forcing_ratio: float = 1.0,
     return masked_cross_entropy(logits, batch.tgt_out, _pad_id(model))
 
 
+def t5_loss(model: nn.Module, batch) -> torch.Tensor:
+    """Masked cross-entropy of a T5 (or BART) on a batch: they take an attention mask, not lengths."""
+    return masked_cross_entropy(model(batch.src, batch.src_mask, batch.tgt_in), batch.tgt_out, model.config.pad_id)
+
+
 OPTIMIZERS = ("adam", "adafactor")
 
 

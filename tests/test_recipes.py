@@ -137,7 +137,8 @@ def test_transformer_recipe_trains_a_transformer_on_chapter_2s_dates():
 def test_t5_recipe_trains_a_t5_with_adafactor_on_the_three_tasks():
     import torch
 
-    from course_lib.recipes import t5_loss, text_to_text_t5
+    from course_lib.recipes import text_to_text_t5
+    from course_lib.train import t5_loss
     from course_lib.t5 import T5ForConditionalGeneration
 
     recipe = text_to_text_t5(n_per_task=300, d_model=32, num_heads=2, num_layers=1, d_ff=32,
