@@ -160,7 +160,11 @@ def test_masked_positions_only_logits_equal_the_full_ones(english):
     chosen = batch.mlm_labels != -100
     full, nsp_full = model(batch.input_ids, batch.attention_mask, batch.token_type_ids)
     some, nsp_some = model(batch.input_ids, batch.attention_mask, batch.token_type_ids, predict_at=chosen)
-    assert torch.allclose(full[chosen], some, atol=1e-6) and torch.equal(nsp_full, nsp_some)
+    # The head runs on the chosen rows only, (N, d) instead of (B, L, d): another matmul kernel, so float32 sums may
+    # differ in their last bits (eps 1.2e-7, logits of order 1); 1e-5 allows that, logits of another position
+    # differ by 1e-1. The next-sentence logits take the same path both times: equal.
+    torch.testing.assert_close(full[chosen], some, rtol=1e-5, atol=1e-5)
+    assert torch.equal(nsp_full, nsp_some)
     with pytest.raises(ValueError, match="predict_at must be a bool mask"):
         model(batch.input_ids, predict_at=chosen.long())
 

@@ -27,7 +27,9 @@ def test_many_to_one_ignores_padding():
     model = ManyToOne(11, 8, 16, 3)
     alone = model(torch.tensor([[4, 5, 6]]), torch.tensor([3]))
     padded = model(torch.tensor([[4, 5, 6, 0, 0], [1, 2, 3, 4, 5]]), torch.tensor([3, 5]))
-    assert torch.allclose(alone[0], padded[0], atol=1e-6)
+    # The real positions only (padding is never read); a batch of two runs other kernels than a batch of one,
+    # so float32 sums differ in their last bits (eps 1.2e-7): 1e-5 allows that, reading padding moves 1e-2.
+    torch.testing.assert_close(alone[0], padded[0], rtol=1e-5, atol=1e-5)
 
 
 def test_one_to_many_learns_a_countdown_and_stops_at_eos():
