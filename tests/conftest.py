@@ -22,8 +22,9 @@ MARKED_MODULES = {
 }
 MARKED_TESTS = {  # (module, test function) -> marker
     ("test_assignments", "test_wrong_solution_passes_visible_tests_but_fails_hidden_ones"): "slow",  # 99 x 2 runs
-    ("test_course_tools", "test_failing_chapter_fails_the_build_naming_chapter_and_cell"): "slow",  # a book build
-    ("test_course_tools", "test_chapters_are_executed_again_when_course_lib_changes"): "slow",  # three builds
+    ("test_course_tools", "test_book_build_fails_naming_the_chapter_and_cell_that_raised"): "slow",  # a book build
+    ("test_course_tools", "test_book_chapters_are_executed_again_when_course_lib_changes"): "slow",  # three builds
+    ("test_course_tools", "test_book_chapters_are_executed_at_the_same_time"): "slow",  # a book build
 }
 
 
@@ -32,7 +33,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     is an error, so that renaming a test cannot quietly move it into `make check`."""
     for module, name in MARKED_TESTS:
         if f"def {name}(" not in (ROOT / "tests" / f"{module}.py").read_text(encoding="utf-8"):
-            raise pytest.UsageError(f"tests/conftest.py marks {module}::{name}, which does not exist: update MARKED_TESTS")
+            raise pytest.UsageError(f"tests/conftest.py marks {module}::{name}, which does not exist: "
+                                    "update MARKED_TESTS")
     for item in items:
         module, name = item.path.stem, getattr(item, "originalname", item.name)
         marker = MARKED_MODULES.get(module) or MARKED_TESTS.get((module, name))

@@ -13,8 +13,7 @@ import yaml
 
 from tests.conftest import ROOT
 
-jupytext = pytest.importorskip("jupytext")
-IPython = pytest.importorskip("IPython")
+import jupytext
 
 BOOK = ROOT / "book"
 CHAPTERS = ["01-rnn-taxonomy", "02-encoder-context", "03-greedy-decoding", "04-teacher-forcing", "05-attention",
@@ -73,16 +72,54 @@ def run_cell(source: str, shell: FakeIPython) -> None:
     exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
 
 
+def test_install_cells_follow_the_placeholder_flag_of_the_config():
+    """While _config.yml marks the address as a placeholder, every page's cell installs nothing."""
+    placeholder = config()["repository"]["placeholder"]
+    assert launch.is_placeholder(ROOT) is placeholder
+    for page in CHAPTERS + ["appendix-korean"]:
+        assert ("%pip install" not in install_cell(page)) is placeholder, page
+    assert ("git+" not in (BOOK / "05-attention.ipynb").read_text(encoding="utf-8")) is placeholder
+
+
+def test_a_placeholder_flag_that_is_not_true_or_false_is_refused(tmp_path):
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/a/b\n  placeholder: maybe\n")
+    with pytest.raises(ValueError, match="placeholder must be true or false, not 'maybe'"):
+        launch.is_placeholder(tmp_path)
+
+
+def page_extras(text: str) -> dict[str, str]:
+    return {module: package for module, package in launch.BOOK_EXTRA_MODULES.items()  # from the [book] extra
+            if re.search(rf"^\s*import {module}|^\s*from {module} ", text, re.M)}
+
+
 @pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean"])
-def test_install_cell_does_nothing_here_and_installs_from_the_repository_elsewhere(page, monkeypatch):
-    source = install_cell(page)
+def test_placeholder_install_cell_does_nothing_here_and_elsewhere_says_how_to_install_in_one_line(page, monkeypatch):
     text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
-    extras = {module: package for module, package in launch.BOOK_EXTRA_MODULES.items()  # from the [book] extra
-              if re.search(rf"^\s*import {module}|^\s*from {module} ", text, re.M)}
+    source = launch.install_cell(text, "https://github.com/a/b", "main", placeholder=True).split("\n", 2)[2]
+    source = source.rsplit("```", 1)[0]
     shell = FakeIPython()
     run_cell(source, shell)
     assert shell.magics == []  # all importable, as in the book's build: nothing runs, nothing prints
+    for missing in ["course_lib", *page_extras(text)]:
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, missing, None)
+            with pytest.raises(ImportError) as raised:
+                run_cell(source, shell)
+        message = str(raised.value)
+        assert "\n" not in message and "pip install -e path/to/course[course]" in message
+        assert raised.value.__suppress_context__, "one line: not also the ImportError it replaces"
+    assert shell.magics == [], "nothing to install from a placeholder address"
+
+
+@pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean"])
+def test_install_cell_does_nothing_here_and_installs_from_the_repository_elsewhere(page, monkeypatch):
+    text = (BOOK / f"{page}.md").read_text(encoding="utf-8")
     url, branch = config()["repository"]["url"], config()["repository"]["branch"]
+    source = launch.install_cell(text, url, branch, placeholder=False).split("\n", 2)[2].rsplit("```", 1)[0]
+    extras = page_extras(text)
+    shell = FakeIPython()
+    run_cell(source, shell)
+    assert shell.magics == []  # all importable, as in the book's build: nothing runs, nothing prints
     for missing in ["course_lib", *extras]:  # any one missing (`import` raises ImportError): install them all
         with monkeypatch.context() as patch:
             patch.setitem(sys.modules, missing, None)

@@ -1,8 +1,9 @@
 """The rendered book as a reader's browser shows it: headless Chromium opens every page.
 
 Needs the built book (`make book`; `make test` builds it first) and Debian's Chromium with its
-driver (`apt-get install chromium chromium-driver fonts-nanum`; `.ci/run` installs them). Without
-them the tests are reported as skipped, with the command that installs what is missing.
+driver (`sudo make system-packages` installs them; `make test` does as root). Without them the
+tests fail, saying what to run: a skipped test goes unnoticed. All are marked `book`
+(tests/conftest.py): `pytest -m "not book"` leaves them out.
 
 One pass over the pages collects, per page: console errors, math left as raw TeX, images that
 did not load, links, code cells with an error or stderr output, and the search and navigation
@@ -32,7 +33,8 @@ from tests.conftest import ROOT
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CACHE = ROOT / "_build" / ".jupyter_cache"
-INSTALL = "apt-get install chromium chromium-driver fonts-nanum (as root; .ci/run does it)"
+INSTALL = "run `sudo make system-packages` (tools/system-packages.sh lists the packages)"
+NOT_BUILT = "the book is not built: run `make book` (make test builds it first)"
 
 # one word or phrase the book's search must find on each chapter's page
 SEARCH_TERMS = {
@@ -71,9 +73,9 @@ def toc_pages() -> list[str]:
 def _need_browser() -> tuple[str, str]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.skip(f"Chromium or chromedriver not found: {INSTALL}")
+        pytest.fail(f"Chromium or chromedriver not found: {INSTALL}")
     if not (HTML / "index.html").exists():
-        pytest.skip("the book is not built: run `make book` (make test builds it first)")
+        pytest.fail(NOT_BUILT)
     return chromium, driver
 
 
@@ -240,7 +242,7 @@ def test_figures_draw_hangul_with_a_font_that_has_it():
     from course_lib.plots import hangul_font_path
 
     if not CACHE.exists():
-        pytest.skip("the book is not built: run `make book` (make test builds it first)")
+        pytest.fail(NOT_BUILT)
     font = FT2Font(str(hangul_font_path()))
     used, figures_with_hangul = set(), 0
     for page, nb in _executed_notebooks().items():
@@ -318,7 +320,7 @@ def test_screenshots_cover_every_page(pages):
 def test_no_output_shows_a_memory_address():
     """'<... at 0x7f...>' in an output changes from build to build: a chapter must show the same text every time."""
     if not (HTML / "index.html").exists():
-        pytest.skip("the book is not built: run `make book` (make test builds it first)")
+        pytest.fail(NOT_BUILT)
     found = {}
     for path in sorted(HTML.glob("book/*.html")):
         hits = re.findall(r"[\w.]+ (?:object )?at 0x[0-9a-f]{6,}", path.read_text(encoding="utf-8"))

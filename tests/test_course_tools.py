@@ -13,7 +13,7 @@ from course_tools import book
 from tests.conftest import ROOT
 
 
-def test_cache_is_dropped_when_course_lib_changes(tmp_path):
+def test_book_cache_is_dropped_when_course_lib_changes(tmp_path):
     (tmp_path / "course_lib").mkdir()
     module = tmp_path / "course_lib" / "model.py"
     module.write_text("x = 1\n")
@@ -45,7 +45,7 @@ def build_book(root) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_failing_chapter_fails_the_build_naming_chapter_and_cell(tmp_path):
+def test_book_build_fails_naming_the_chapter_and_cell_that_raised(tmp_path):
     tiny_book(tmp_path, "x = 1\n```\n\n```{code-cell} ipython3\nraise ValueError('boom')")
     result = build_book(tmp_path)
     assert result.returncode != 0
@@ -53,7 +53,7 @@ def test_failing_chapter_fails_the_build_naming_chapter_and_cell(tmp_path):
     assert "ValueError: boom" in result.stdout
 
 
-def test_chapters_are_executed_again_when_course_lib_changes(tmp_path):
+def test_book_chapters_are_executed_again_when_course_lib_changes(tmp_path):
     """Only course_lib changes, not the chapter's text: the rebuilt page must show the new output."""
     (tmp_path / "course_lib").mkdir()
     model = tmp_path / "course_lib" / "model.py"
@@ -65,8 +65,29 @@ def test_chapters_are_executed_again_when_course_lib_changes(tmp_path):
         result = build_book(tmp_path)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert version in page.read_text(encoding="utf-8"), f"the page does not show {version!r}"
+        assert "Using cached notebook" in result.stderr + result.stdout, "executed before Sphinx read it"
+        assert "Executing notebook" not in result.stderr + result.stdout, "Sphinx executed it again"
     result = build_book(tmp_path)  # nothing changed: nothing is executed
-    assert "Executed notebook" not in result.stdout + result.stderr
+    assert "executing" not in result.stdout and "Executed notebook" not in result.stdout + result.stderr
+
+
+def test_book_chapters_are_executed_at_the_same_time(tmp_path, capfd):
+    """Each of two chapters waits for the other to start: executed one after the other, the first would time out."""
+    wait = ("import pathlib, time\n"
+            "pathlib.Path('started-{me}').touch()\n"
+            "for _ in range(600):\n"
+            "    if pathlib.Path('started-{other}').exists(): break\n"
+            "    time.sleep(0.1)\n"
+            "else: raise TimeoutError('{other} did not start while {me} ran')")
+    tiny_book(tmp_path, wait.format(me="a", other="b"))
+    header = (tmp_path / "book" / "chapter.md").read_text().split("# Chapter")[0]
+    (tmp_path / "book" / "second.md").write_text(header + f"# Second\n\n```{{code-cell}} ipython3\n"
+                                                 + wait.format(me="b", other="a") + "\n```\n")
+    (tmp_path / "_toc.yml").write_text((tmp_path / "_toc.yml").read_text() + "  - file: book/second\n")
+    assert book.build(tmp_path, jobs=2) == 0, capfd.readouterr()
+    out = capfd.readouterr()
+    assert "executing 2 chapter(s), 2 at a time" in out.out
+    assert "Using cached notebook" in out.out + out.err and "Executing notebook" not in out.out + out.err
 
 
 def pins(lines) -> dict[str, str]:
