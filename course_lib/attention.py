@@ -88,14 +88,18 @@ class Attention(nn.Module):
         _check(query, keys, mask, self.query_size, self.key_size)
         values = keys if values is None else values
         if values.shape[:2] != keys.shape[:2]:
-            raise ValueError(f"values {tuple(values.shape)} must have the keys' batch and length {tuple(keys.shape[:2])}")
+            raise ValueError(f"values {tuple(values.shape)} must have the keys' batch and length"
+                             f" {tuple(keys.shape[:2])}")
         weights = masked_softmax(self.score(query, keys), mask)  # (B, S)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (B, 1, S) @ (B, S, Hv) -> (B, Hv)
         return context, weights
 
     def attend_prepared(self, queries: torch.Tensor, prepared: torch.Tensor, values: torch.Tensor,
                         mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The decoder's fast path, shapes already checked: queries (B, T, Hq) -> context (B, T, Hv), weights (B, T, S)."""
+        """The decoder's fast path, shapes already checked.
+
+        queries (B, T, Hq) -> context (B, T, Hv), weights (B, T, S).
+        """
         weights = masked_softmax(self.score_prepared(queries, prepared), mask.unsqueeze(1))  # (B, T, S)
         return torch.bmm(weights, values), weights  # (B, T, S) @ (B, S, Hv)
 
@@ -222,7 +226,7 @@ class AttentionDecoder(nn.Module):
 
     def _luong_output(self, outputs: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor):
         prepared = self.attention.prepare(memory)
-        context, weights = self.attention.attend_prepared(outputs, prepared, memory, memory_mask)  # (B, T, H), (B, T, S)
+        context, weights = self.attention.attend_prepared(outputs, prepared, memory, memory_mask)  # (B,T,H), (B,T,S)
         attentional = torch.tanh(self.combine(torch.cat([context, outputs], dim=-1)))  # (B, T, H)
         return self.out(self.dropout(attentional)), weights
 

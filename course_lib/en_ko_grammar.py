@@ -160,7 +160,8 @@ def _greeting(phrase: str, addressee: str) -> tuple[str, str]:
 
 
 FIXED_PHRASES = [(p, ko) for p, ko in _PHRASES.items()] + [_greeting(p, a) for p in _PHRASES for a in _ADDRESSEES]
-"""Set phrases, alone and addressed: learnt by heart, not composed, so :func:`course_lib.data.load_task` keeps them in train."""
+"""Set phrases, alone and addressed: learnt by heart, not composed, so :func:`course_lib.data.load_task`
+keeps them in train."""
 
 
 SEED_EXAMPLES: list[tuple[str, str]] = [
@@ -191,6 +192,12 @@ def _random_np(rng: random.Random, tags: str) -> _NP:
 
 
 def random_pair(rng: random.Random) -> tuple[str, str]:
+    """One (English, Korean) pair drawn with ``rng``: a set phrase 15 % of the time, else a sentence.
+
+    Sentences are intransitive (25 %) or transitive, with a pronoun or a noun phrase as subject,
+    in the present or the past, maybe with a place; :func:`course_lib.tasks.grammar_pairs` draws
+    ``n`` distinct ones.
+    """
     r = rng.random()
     if r < 0.15:
         return rng.choice(FIXED_PHRASES)

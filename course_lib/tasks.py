@@ -92,8 +92,7 @@ def digit_pairs(n: int, length: int | tuple[int, int], *, task: str = "copy", se
     return _distinct(draw, n, f"{task} digit")
 
 
-
-# --- English → Korean sentences ---------------------------------------------------
+# --- English → Korean sentences (the grammar is course_lib.en_ko_grammar) -------------
 
 def grammar_pairs(n: int, *, seed: int = 0, include_seed_examples: bool = True) -> list[Pair]:
     """``n`` English→Korean pairs from a small grammar: SVO → SOV, particles by 받침, two tenses.
