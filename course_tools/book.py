@@ -109,6 +109,9 @@ def execute_chapters(root: Path, jobs: int) -> list[str]:
     last measured), into the cache that myst-nb reads; return a report for each that raised."""
     from jupyter_cache import get_cache
 
+    execute = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")).get("execute", {})
+    if execute.get("execute_notebooks") != "cache":  # "off", "force", "auto": leave execution to myst-nb
+        return []
     cache = get_cache(str(root / CACHE_DIR))
     uris = [str(cache.add_nb_to_project(str(page), read_data=READER).uri) for page in chapters(root)]
     to_run = [record.uri for record in cache.list_unexecuted(filter_uris=uris)]
@@ -117,12 +120,12 @@ def execute_chapters(root: Path, jobs: int) -> list[str]:
     seconds_file = root / SECONDS
     seconds = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
     to_run.sort(key=lambda uri: -seconds.get(str(Path(uri).relative_to(root)), 0))
-    timeout = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["execute"].get("timeout", 300)
+    timeout = execute.get("timeout", 300)
     print(f"executing {len(to_run)} chapter(s), {min(jobs, len(to_run))} at a time", flush=True)
     failures = []
     with multiprocessing.get_context("spawn").Pool(min(jobs, len(to_run))) as pool:
-        jobs_ = [(str(root / CACHE_DIR), uri, timeout) for uri in to_run]
-        for uri, took, traceback in pool.imap_unordered(_execute, jobs_, chunksize=1):
+        work = [(str(root / CACHE_DIR), uri, timeout) for uri in to_run]
+        for uri, took, traceback in pool.imap_unordered(_execute, work, chunksize=1):
             page = str(Path(uri).relative_to(root))
             seconds[page] = round(took, 1)
             print(f"{'FAILED' if traceback else 'executed'} {page} in {took:.0f} s", flush=True)
@@ -135,6 +138,8 @@ def execute_chapters(root: Path, jobs: int) -> list[str]:
 def build(root: Path, jobs: int | None = None) -> int:
     """Build the book into _build/html; return the exit status (non-zero on any warning or error).
     Chapters are executed ``jobs`` at a time (default: the cores this process may use)."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs is the number of chapters executed at a time: at least 1, not {jobs}")
     root = Path(root).resolve()
     start = time.perf_counter()
     if refresh_cache(root):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 import yaml
 
 from course_tools import book
@@ -88,6 +89,11 @@ def test_book_chapters_are_executed_at_the_same_time(tmp_path, capfd):
     out = capfd.readouterr()
     assert "executing 2 chapter(s), 2 at a time" in out.out
     assert "Using cached notebook" in out.out + out.err and "Executing notebook" not in out.out + out.err
+
+
+def test_book_build_refuses_zero_jobs(tmp_path):
+    with pytest.raises(ValueError, match="at least 1, not 0"):
+        book.build(tmp_path, jobs=0)
 
 
 def pins(lines) -> dict[str, str]:
