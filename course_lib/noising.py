@@ -156,11 +156,8 @@ def span_corruption(tokens: Sequence[T], *, sentinels: Sequence[T], rng: random.
     ``t5_sentinel_tokens``); span i gets ``sentinels[i]``. The targets hold each sentinel with
     the span it replaced, then one more sentinel that closes the last span, as in the T5 paper
     ("<X> for inviting <Y> last <Z>") and Hugging Face's T5 examples; so k spans need k + 1
-    sentinels. (T5's preprocessing code leaves the closing sentinel out: its masks always end
-    with a dropped span, and the eos ends the targets instead. Keeping it costs one token and
-    makes the targets' end explicit with or without an eos.) A trailing ``eos`` stays last in
-    the inputs and ends the targets too; trailing padding stays in the inputs.
-    ``reconstruct_spans`` undoes it.
+    sentinels. A trailing ``eos`` stays last in the inputs and ends the targets too; trailing
+    padding stays in the inputs. ``reconstruct_spans`` undoes it.
     """
     body, tail = _split_tail(tokens, eos, pad)
     if len(set(sentinels)) != len(sentinels):
@@ -189,6 +186,8 @@ def span_corruption(tokens: Sequence[T], *, sentinels: Sequence[T], rng: random.
             targets.append(token)
         else:
             inputs.append(token)
+    # The closing sentinel: T5's preprocessing code leaves it out (its masks end with a dropped span and the eos
+    # ends the targets); kept, it costs one token and marks the targets' end with or without an eos.
     targets.append(sentinels[span + 1])
     eos_tail = [eos] if eos is not None else []
     return SpanCorruption(inputs + tail, targets + eos_tail)
