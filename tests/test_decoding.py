@@ -187,6 +187,10 @@ def test_bad_inputs_raise_value_errors(decode):
     src, lengths = random_src(batch=3, max_src=4)
     with pytest.raises(ValueError, match="empty batch"):
         decode(model, src[:0], lengths[:0], max_len=5)
+    with pytest.raises(ValueError, match=r"src must be a \(batch, length\) tensor of integer token ids"):
+        decode(model, src.float(), lengths, max_len=5)
+    with pytest.raises(ValueError, match=r"src must be a \(batch, length\) tensor"):
+        decode(model, src[0], lengths[:1], max_len=5)
     with pytest.raises(ValueError, match="max_len"):
         decode(model, src, lengths, max_len=0)
     with pytest.raises(ValueError, match="src_lengths"):
