@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+import sacrebleu
 import torch
+from sacrebleu.metrics.bleu import BLEU
 
 
 def _check_pair(predictions: Sequence, references: Sequence) -> None:
@@ -48,9 +50,6 @@ def bleu(predictions: Sequence[str], references: Sequence[str], tokenize: str = 
     'char' (every character a token: a fair choice for Korean without a
     morpheme analyser), 'intl', or 'none' for text already split by spaces.
     """
-    import sacrebleu
-    from sacrebleu.metrics.bleu import BLEU
-
     _check_pair(predictions, references)
     if tokenize not in BLEU.TOKENIZERS:
         raise ValueError(f"unknown tokenize {tokenize!r}: sacrebleu knows {sorted(BLEU.TOKENIZERS)}")
