@@ -71,9 +71,10 @@ class BertConfig:
         """Read a Hugging Face ``config.json`` dict; refuses another architecture, naming it."""
         if config.get("model_type") != "bert":
             raise ValueError(f"{source} describes a {config.get('model_type')!r} model, not 'bert'")
-        if config.get("hidden_act", "gelu") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
+        activation, positions = config.get("hidden_act", "gelu"), config.get("position_embedding_type", "absolute")
+        if activation != "gelu" or positions != "absolute":
             raise ValueError(f"{source}: only hidden_act 'gelu' and absolute positions are supported, got"
-                             f" {config.get('hidden_act')!r} and {config.get('position_embedding_type')!r}")
+                             f" {activation!r} and {positions!r}")
         keys = {"vocab_size": "vocab_size", "hidden_size": "hidden_size", "num_layers": "num_hidden_layers",
                 "num_heads": "num_attention_heads", "intermediate_size": "intermediate_size",
                 "max_position": "max_position_embeddings", "type_vocab_size": "type_vocab_size",

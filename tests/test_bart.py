@@ -85,7 +85,8 @@ def test_logits_equal_hugging_face(pairs, scale_embedding):
         got = ours(ids, mask, decoder_input_ids)
     assert expected.std() > 0.5  # logits that differ, not a collapsed model
     torch.testing.assert_close(got, expected, **TOL)
-    written_out = BartForConditionalGeneration(replace(ours.config, use_sdpa=False)).eval()  # the attention the book writes out
+    # the attention the book writes out
+    written_out = BartForConditionalGeneration(replace(ours.config, use_sdpa=False)).eval()
     written_out.load_state_dict(ours.state_dict())
     with torch.no_grad():
         torch.testing.assert_close(written_out(ids, mask, decoder_input_ids), expected, **TOL)
@@ -195,7 +196,7 @@ def test_bad_input_says_what_is_wrong(pairs):
     ours, _ = pairs[False]
     ids, mask = batch()
     dec = torch.full((4, 3), START)
-    with pytest.raises(ValueError, match=r"input_ids holds ids outside the model's vocabulary 0\.\.99 \(min 1, max 100\): encode"):
+    with pytest.raises(ValueError, match=r"input_ids holds ids outside .* 0\.\.99 \(min 1, max 100\)"):
         ours(ids.masked_fill(ids == ids.max(), 100), mask, dec)
     with pytest.raises(ValueError, match=r"decoder_input_ids must be a \(batch, length\) tensor"):
         ours(ids, mask, dec[:, 0])

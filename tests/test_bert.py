@@ -127,7 +127,8 @@ def test_bad_checkpoints_name_what_is_wrong(tmp_path):
     partial = {k: v for k, v in state.items() if "layer.5." not in k}
     with pytest.raises(ValueError, match=r"lacks encoder\.layer\.5\."):
         BertModel.from_pretrained(broken_copy(tmp_path / "d", weights=partial))
-    with pytest.raises(ValueError, match=r"word_embeddings\.weight has shape \(30522, 384\), the config implies \(30522, 512\)"):
+    with pytest.raises(ValueError,
+                       match=r"word_embeddings\.weight has shape \(30522, 384\), the config implies \(30522, 512\)"):
         BertModel.from_pretrained(broken_copy(tmp_path / "e", weights=state,
                                               config_edit={"hidden_size": 512, "num_attention_heads": 8}))
 

@@ -85,7 +85,8 @@ def test_logits_equal_hugging_face(pairs, feed_forward, tie):
         got = ours(ids, mask, decoder_input_ids)
     assert expected.std() > 0.5  # logits that differ, not a collapsed model
     torch.testing.assert_close(got, expected, **TOL)
-    written_out = T5ForConditionalGeneration(replace(ours.config, use_sdpa=False)).eval()  # the attention the book writes out
+    # the attention the book writes out
+    written_out = T5ForConditionalGeneration(replace(ours.config, use_sdpa=False)).eval()
     written_out.load_state_dict(ours.state_dict())
     with torch.no_grad():
         torch.testing.assert_close(written_out(ids, mask, decoder_input_ids), expected, **TOL)
@@ -229,7 +230,7 @@ def test_bad_input_says_what_is_wrong(pairs):
     ours, _ = pairs["relu", True]
     ids, mask = batch()
     dec = torch.zeros(4, 3, dtype=torch.long)
-    with pytest.raises(ValueError, match=r"input_ids holds ids outside the model's vocabulary 0\.\.99 \(min 0, max 100\): encode"):
+    with pytest.raises(ValueError, match=r"input_ids holds ids outside .* 0\.\.99 \(min 0, max 100\)"):
         ours(ids.masked_fill(ids == ids.max(), 100), mask, dec)
     with pytest.raises(ValueError, match=r"input_ids must be a \(batch, length\) tensor of integer token ids"):
         ours(ids[0], None, dec)

@@ -204,7 +204,8 @@ def test_training_learns_to_reverse():
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(150):
-        seqs = [torch.randint(3, 13, (int(n),), generator=gen).tolist() for n in torch.randint(2, 7, (32,), generator=gen)]
+        lengths = torch.randint(2, 7, (32,), generator=gen)
+        seqs = [torch.randint(3, 13, (int(n),), generator=gen).tolist() for n in lengths]
         src, lengths, _ = pad_batch(seqs)
         tgt, _, _ = pad_batch([[1] + s[::-1] + [2] for s in seqs])
         logits = model(src, lengths, tgt[:, :-1])
