@@ -1,5 +1,9 @@
+"""course_lib.device: which device a chapter runs on, and one seed for every random generator."""
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
 
@@ -39,10 +43,6 @@ def test_missing_cuda_is_a_clear_error(monkeypatch):
 
 
 def test_seeding_repeats_every_generator():
-    import random
-
-    import numpy as np
-
     def draw():
         gen = seed_everything(123)
         return random.random(), float(np.random.rand()), torch.rand(3).tolist(), torch.rand(2, generator=gen).tolist()
