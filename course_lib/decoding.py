@@ -56,7 +56,7 @@ def _src_vocab_size(model: nn.Module) -> int | None:
 def _check_inputs(model: nn.Module, src: torch.Tensor, src_lengths: torch.Tensor, max_len: int,
                   beam_size: int = 1) -> None:
     vocab_size = _src_vocab_size(model)
-    # Without a known vocabulary size only the shape and dtype can be checked (every id is below 2**63).
+    # A model whose config names no vocabulary size (a test's scripted model): ids need only be non-negative.
     check_token_ids("src", src, vocab_size if vocab_size is not None else torch.iinfo(torch.long).max)
     if src.size(0) == 0:
         raise ValueError("empty batch: src has 0 rows; pass at least one sequence to decode")
