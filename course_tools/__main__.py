@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="students graded at once (default: the number of cores, %(default)s here)")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="run student code without the sandbox, as you (only where bubblewrap cannot be installed)")
-    grade.add_argument("--cell-timeout", type=int, metavar="SECONDS", help="per-cell limit (default: nbgrader_config.py)")
+    grade.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                       help="per-cell limit (default: nbgrader_config.py)")
     grade.add_argument("--notebook-timeout", type=int, metavar="SECONDS",
                        help="wall-clock limit for a whole notebook (default: nbgrader_config.py)")
     grade.add_argument("--max-notebook-mb", type=float, default=grading.MAX_NOTEBOOK_MB,

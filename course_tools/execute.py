@@ -79,7 +79,8 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(600, help="Wall-clock budget for the whole notebook (s).").tag(config=True)
     max_cell_output_kb = Integer(1024, help="Output kept per cell (KiB); the rest is dropped.").tag(config=True)
     max_notebook_output_kb = Integer(8192, help="Output kept per notebook (KiB).").tag(config=True)
-    responsive_seconds = Integer(5, help="How long a kernel may take to answer after an interrupt (s).").tag(config=True)
+    responsive_seconds = Integer(5, help="How long a kernel may take to answer after an interrupt (s).").tag(
+        config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -151,7 +152,8 @@ class SandboxedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             process = getattr(self.km.provisioner, "process", None)
-            reason = getattr(self.km, "killed_for", None) or exit_reason(process.poll() if process is not None else None)
+            returncode = process.poll() if process is not None else None
+            reason = getattr(self.km, "killed_for", None) or exit_reason(returncode)
             self._stopped = "the kernel died"
             self._event(f"{where}: the kernel died: {reason}; the cells after it were not run")
             cell.outputs = list(cell.get("outputs", [])) + [_error_output("DeadKernelError", reason)]

@@ -21,7 +21,8 @@ from nbgrader.api import Gradebook
 from course_tools.notebooks import hidden_lines, without_hidden_tests
 
 WITHHELD = ("**This notebook is flagged for manual review**: while it was graded, its code interfered with the "
-            "tests. Its outputs are not shown here, only which cells raised which error; your instructor will look at it.")
+            "tests. Its outputs are not shown here, only which cells raised which error; "
+            "your instructor will look at it.")
 
 
 class HideHiddenTests(Preprocessor):
@@ -30,7 +31,8 @@ class HideHiddenTests(Preprocessor):
 
     withhold = False
 
-    enabled = Bool(True, help="Whether to hide hidden tests in feedback (nbconvert's preprocessors start disabled).").tag(config=True)
+    enabled = Bool(True, help="Whether to hide hidden tests in feedback "
+                   "(nbconvert's preprocessors start disabled).").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -59,7 +61,8 @@ class HideHiddenTests(Preprocessor):
         test = utils.is_grade(cell) and cell.cell_type == "code"
         cell.source = without_hidden_tests(cell.source)
         if self.withhold and cell.cell_type == "code":  # which cells failed, nothing the notebook could word
-            cell.outputs = [NotebookNode(output_type="error", ename=out.get("ename", ""), evalue="", traceback=[out.get("ename", "")])
+            cell.outputs = [NotebookNode(output_type="error", ename=out.get("ename", ""), evalue="",
+                                         traceback=[out.get("ename", "")])
                             for out in cell.get("outputs", []) if out.get("output_type") == "error"]
             return cell, resources
         for out in cell.get("outputs", []):

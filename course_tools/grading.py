@@ -40,7 +40,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
@@ -52,7 +52,8 @@ from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_eve
 from course_tools.execute import SandboxedExecute
 from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
 from course_tools.sandbox import bwrap_problem
-from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission, clean_reason, flagged_lines
+from course_tools.report import Outcome, Report, clean_reason
+from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
 DB_NAME = "gradebook.db"
@@ -61,50 +62,6 @@ STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on t
 
 class GradingError(RuntimeError):
     """Grading as a whole cannot go on (no sandbox, a failed export); one bad submission never raises it."""
-
-
-@dataclass
-class Outcome:
-    """What grading did with one student's one assignment."""
-
-    student: str
-    assignment: str
-    status: str  # "graded" or "failed"
-    score: float | None = None
-    max_score: float | None = None
-    reason: str = ""  # why it failed
-    notes: list[str] = field(default_factory=list)  # what grading repaired or ran into
-    flags: list[str] = field(default_factory=list)  # what needs a human look
-    seconds: float = 0.0
-
-    def line(self) -> str:
-        head = f"{self.student:20s} {self.assignment:24s} "
-        text = head + (f"graded  {self.score:g} / {self.max_score:g}" if self.status == "graded" else f"FAILED  {self.reason}")
-        if self.flags:
-            text += f"  MANUAL REVIEW: {flagged_lines(self.flags)}"
-        if self.notes:
-            text += f"  (notes: {flagged_lines(self.notes)})"
-        return text
-
-
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # things in submitted/ that were not graded
-    sandboxed: bool = True
-
-    @property
-    def ok(self) -> bool:
-        return all(o.status == "graded" for o in self.outcomes)
-
-    def lines(self) -> list[str]:
-        rows = [o.line() for o in self.outcomes] + [f"not graded: {p}" for p in self.problems]
-        if rows and not self.sandboxed:
-            rows.insert(0, "UNSANDBOXED: student code ran as you, without the sandbox (--unsandboxed)")
-        return rows
-
-    def to_json(self) -> dict:
-        return {"sandboxed": self.sandboxed, "outcomes": [asdict(o) for o in self.outcomes], "problems": self.problems}
 
 
 @dataclass
@@ -134,7 +91,8 @@ def find_submissions(root: Path, assignments: list[str]) -> tuple[list[tuple[str
     submitted = Path(root) / SUBMITTED_DIR
     pairs, problems = [], []
     if not submitted.is_dir():
-        return pairs, [f"{SUBMITTED_DIR}/ does not exist: collect submissions into {SUBMITTED_DIR}/<student>/<assignment>/"]
+        return pairs, [f"{SUBMITTED_DIR}/ does not exist: collect submissions into "
+                       f"{SUBMITTED_DIR}/<student>/<assignment>/"]
     for student in sorted(submitted.iterdir()):
         where = f"{SUBMITTED_DIR}/{student.name}"
         if not student.is_dir() or student.is_symlink():
@@ -184,6 +142,11 @@ def run_capped(command: list[str], cwd: Path, seconds: int) -> tuple[int | None,
         return returncode, out.read()
 
 
+def _last_line(text: str) -> str:
+    """The last line of a command's output that says anything ("" when none does)."""
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
 def _stopped_without_result(returncode: int, log: str) -> str:
     """Why a worker left no result: how it ended, and the last line it printed (a Python error's, say)."""
     if returncode < 0:
@@ -193,8 +156,7 @@ def _stopped_without_result(returncode: int, log: str) -> str:
             ended = f"killed by signal {-returncode}"
     else:
         ended = f"exit status {returncode}"
-    last = next((line.strip() for line in reversed(log.splitlines()) if line.strip()), "no output")
-    return f"the grading worker stopped without a result ({ended}): {last}"
+    return f"the grading worker stopped without a result ({ended}): {_last_line(log) or 'no output'}"
 
 
 def run_worker(command: list[str], cwd: Path, seconds: int, out: Path) -> WorkerResult:
@@ -219,7 +181,8 @@ def _merge_into_gradebook(main_db: Path, scratch_db: Path, course_id: str, assig
     staged = main_db.with_name(f".{main_db.name}.{student}.{assignment}.tmp")
     shutil.copyfile(main_db, staged)
     try:
-        with Gradebook(f"sqlite:///{scratch_db}", course_id) as source, Gradebook(f"sqlite:///{staged}", course_id) as target:
+        with Gradebook(f"sqlite:///{scratch_db}", course_id) as source, \
+                Gradebook(f"sqlite:///{staged}", course_id) as target:
             submitted = source.find_submission(assignment, student)
             target.update_or_create_student(student)
             target.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
@@ -232,7 +195,8 @@ def _merge_into_gradebook(main_db: Path, scratch_db: Path, course_id: str, assig
                     mine.auto_score = grade.auto_score
                     mine.needs_manual_grade = grade.needs_manual_grade or mine.manual_score is not None
                 for comment in notebook.comments:
-                    target.find_comment(comment.name, notebook.name, assignment, student).auto_comment = comment.auto_comment
+                    mine = target.find_comment(comment.name, notebook.name, assignment, student)
+                    mine.auto_comment = comment.auto_comment
             target.db.commit()
         os.replace(staged, main_db)
     finally:
@@ -352,7 +316,7 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
     (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
     if export.returncode != 0:
-        said = next((line.strip() for line in reversed((export.stdout + export.stderr).splitlines()) if line.strip()), "")
+        said = _last_line(export.stdout + export.stderr)
         raise GradingError(f"nbgrader export failed: {clean_reason(said)}; the grades are "
                               f"in {DB_NAME} and what grading did is in {REPORT_JSON}: run `nbgrader export` again")
     return report

@@ -83,7 +83,8 @@ def __make_grader(nonce, module_names):
 
     recorded = {{name: callables(module) for name, module in modules.items()}}
     recorded_objects = [(o, callables(o)) for o in classes + objects]
-    hooks = {{a: list(getattr(shell, a, [])) for a in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}}
+    hooks = {{a: list(getattr(shell, a, []))
+             for a in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}}
     custom_exceptions = shell.custom_exceptions
     callbacks = {{event: list(registered) for event, registered in events.callbacks.items()}}
     # what libraries register once imported (matplotlib's inline backend): those functions, from their files
@@ -111,7 +112,8 @@ def __make_grader(nonce, module_names):
         for obj, before in recorded_objects:
             now = callables(obj)
             label = getattr(obj, "__qualname__", type(obj).__name__)
-            found += [f"{{label}}.{{k}} was changed" for k in set(before) | set(now) if not same(before.get(k), now.get(k))]
+            found += [f"{{label}}.{{k}} was changed"
+                      for k in set(before) | set(now) if not same(before.get(k), now.get(k))]
         for module_name, module in list(sys.modules.items()):
             if module_name.split(".")[0] in watched and module is not None:
                 for k, v in list(vars(module).items()):
@@ -247,7 +249,8 @@ class IntegrityCheck(NbGraderPreprocessor):
                 if tampered:
                     flags.append(f"{grade_id}: {tampered[0].get('evalue', '')}")
                 elif not seen and not errors:
-                    why = "the test cell did not run to its end, yet reported no error (skipped or blanked by the notebook's code)"
+                    why = ("the test cell did not run to its end, yet reported no error "
+                           "(skipped or blanked by the notebook's code)")
                     cell.outputs.append(NotebookNode(output_type="error", ename=ERROR_NAME, evalue=why,
                                                      traceback=[f"{ERROR_NAME}: {why}"]))
                     flags.append(f"{grade_id}: {why}")

@@ -243,17 +243,20 @@ def _chown_tree(root: Path, uid: int) -> None:
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels run inside bubblewrap (see the module's docstring)."""
 
-    sandboxed = Bool(True, help="Run kernels in the sandbox; False runs them as plain local processes.").tag(config=True)
+    sandboxed = Bool(True, help="Run kernels in the sandbox; False runs them as plain local processes.").tag(
+        config=True)
     memory_mb = Integer(4096, help="Address-space limit of each kernel process (MiB).").tag(config=True)
     max_processes = Integer(64, help="Processes and threads the sandbox may have at once.").tag(config=True)
     cpu_seconds = Integer(900, help="CPU time limit of each kernel process (s).").tag(config=True)
-    wall_seconds = Integer(900, help="Lifetime of a sandboxed kernel (s): a backstop for the notebook cap.").tag(config=True)
+    wall_seconds = Integer(900, help="Lifetime of a sandboxed kernel (s): a backstop for the notebook cap.").tag(
+        config=True)
     file_mb = Integer(64, help="Largest file a kernel may write (MiB).").tag(config=True)
     tmp_mb = Integer(256, help="Size of the kernel's private /tmp (MiB).").tag(config=True)
     extra_readonly = List(Unicode(), help="More host paths the kernel may read.").tag(config=True)
     runtime_root = Unicode("/tmp", help="Where each kernel's connection folder goes (a short path: "
                            "ipc socket paths are limited to about 100 characters).").tag(config=True)
-    total_memory_mb = Integer(6144, help="Memory (proportional set size) of all the sandbox's processes together (MiB): "
+    total_memory_mb = Integer(6144, help="Memory (proportional set size) of all the sandbox's processes together "
+                              "(MiB): "
                               "the address-space limit holds per process, and a notebook may fork.").tag(config=True)
 
     _runtime: Path | None = None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -265,7 +264,8 @@ def rebound_names(source: str, bound: dict[str, str]) -> list[str]:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = [node.name]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):  # importing the same thing again is fine
-            names = [name for name, imported in import_bindings(node).items() if bound.get(name) not in (None, imported)]
+            names = [name for name, imported in import_bindings(node).items()
+                     if bound.get(name) not in (None, imported)]
         else:
             continue
         found += [f"redefines {name}, which a locked cell {'imports' if bound[name] else 'defines'}"
@@ -284,7 +284,8 @@ def module_names(notebook: dict) -> set[str]:
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):  # lower-case names imported: modules (torch.nn), not classes (Tensor)
-            names |= {name for name, imported in import_bindings(node).items() if imported.rsplit(".", 1)[-1][:1].islower()}
+            names |= {name for name, imported in import_bindings(node).items()
+                      if imported.rsplit(".", 1)[-1][:1].islower()}
     return names | {"torch", "np", "numpy", "math", "builtins", "sys", "os"}
 
 
@@ -322,14 +323,3 @@ def check_submission(folder: Path, release_notebook: Path, max_bytes: int = MAX_
                 checked.flags.append(f"cell {index + 1} {finding}")
     checked.notebook = notebook
     return checked
-
-
-def flagged_lines(flags: list[str], limit: int = 4) -> str:
-    """Flags as one line: the first few, then how many more."""
-    shown = "; ".join(flags[:limit])
-    return shown + (f"; and {len(flags) - limit} more" if len(flags) > limit else "")
-
-
-def clean_reason(text: str) -> str:
-    """One printable line (no control characters, at most 300 characters)."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:300]

@@ -33,4 +33,5 @@ def answered(course: Path, assignment: str) -> dict:
     """The released notebook with the reference solution typed into it, as a student hands it in."""
     notebook = f"{assignment}/{assignment}.ipynb"
     release = json.loads((course / "assignments" / notebook).read_text(encoding="utf-8"))
-    return filled_release(release, reference_code(json.loads((course / "solutions" / notebook).read_text(encoding="utf-8"))))
+    solutions = json.loads((course / "solutions" / notebook).read_text(encoding="utf-8"))
+    return filled_release(release, reference_code(solutions))

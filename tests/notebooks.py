@@ -59,7 +59,8 @@ def run_cells(assignment: str, *, released: bool, replace: dict[str, str] | None
     grade_id to other code. ``released=True`` runs the student version's tests (no hidden tests).
     ``stop_after`` ends the run after the cell with that grade_id.
     """
-    reference = {grade_id(c): c["source"] for c in read_cells(notebook_path(assignment, released=False)) if is_solution(c)}
+    reference = {grade_id(c): c["source"]
+                 for c in read_cells(notebook_path(assignment, released=False)) if is_solution(c)}
     replace = replace or {}
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, BaseException | None] = {}

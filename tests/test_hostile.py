@@ -116,7 +116,8 @@ def test_feedback_never_shows_hidden_tests(batch):
     # the encoded leak ran (its grading output has the tests) and its feedback shows none of its outputs
     leak = re.search(r"LEAK:([A-Za-z0-9+/=]+)", _outputs(batch.course, "leak-hidden-tests-encoded"))
     assert leak and any(line in base64.b64decode(leak.group(1)).decode() for line in hidden)
-    withheld = (batch.course / "feedback" / "leak-hidden-tests-encoded" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html"))
+    page = NOTEBOOK.replace(".ipynb", ".html")
+    withheld = batch.course / "feedback" / "leak-hidden-tests-encoded" / ASSIGNMENT / page
     text = withheld.read_text(encoding="utf-8")
     assert not re.search(r"LEAK:[A-Za-z0-9+/=]{16,}", text) and "flagged for manual review" in text
     assert "(hidden tests, not shown)" in html.unescape(

@@ -61,7 +61,8 @@ print(json.dumps({{
 '''
 
 
-async def _run_in_kernel(workdir: Path, code: str, **limits) -> tuple[str, SandboxedKernelManager, list[psutil.Process]]:
+async def _run_in_kernel(workdir: Path, code: str,
+                         **limits) -> tuple[str, SandboxedKernelManager, list[psutil.Process]]:
     """Run ``code`` in a new sandboxed kernel; what it printed, its manager, and the sandbox's
     processes as they were just before the kernel was shut down."""
     km = SandboxedKernelManager(**limits)
@@ -105,13 +106,14 @@ def test_kernel_sees_its_folder_and_nothing_else_of_the_course(tmp_path, monkeyp
     read = [str(ROOT / "solutions" / ASSIGNMENT / NOTEBOOK), str(ROOT / "nbgrader_config.py"),
             str(Path.home() / ".bashrc"), "/etc/shadow", "data.txt", str(Path(sys.prefix) / "pyvenv.cfg")]
     write = ["new.txt", "/tmp/private.txt", str(tmp_path / "outside.txt"), str(ROOT / "pwned.txt")]
-    out, _, _ = asyncio.run(_run_in_kernel(workdir, PROBE.format(port=listener.getsockname()[1], read=read, write=write),
-                                        memory_mb=3000, max_processes=50, cpu_seconds=100))
+    probe = PROBE.format(port=listener.getsockname()[1], read=read, write=write)
+    out, _, _ = asyncio.run(_run_in_kernel(workdir, probe, memory_mb=3000, max_processes=50, cpu_seconds=100))
     listener.close()
     seen = json.loads(out)
     assert seen["cwd"] == str(workdir)
     assert seen["uid"] != 0
-    assert seen["read"] == {read[0]: False, read[1]: False, read[2]: False, read[3]: False, "data.txt": True, read[5]: True}
+    assert seen["read"] == {read[0]: False, read[1]: False, read[2]: False, read[3]: False,
+                            "data.txt": True, read[5]: True}
     # write[2] lies under /tmp, which is the sandbox's own tmpfs: the write may succeed in there,
     # so what counts is that nothing reached the host's file (asserted below)
     assert seen["write"]["new.txt"] and seen["write"]["/tmp/private.txt"] and not seen["write"][write[3]]
@@ -162,7 +164,8 @@ def test_forked_memory_hogs_are_stopped_together(tmp_path):
 
 @needs_bwrap
 def test_a_fork_bomb_ends_with_its_kernel(tmp_path):
-    bomb = "import os\nfor _ in range(200):\n    try:\n        os.fork()\n    except OSError:\n        break\nprint('forked')"
+    bomb = ("import os\nfor _ in range(200):\n    try:\n        os.fork()\n    except OSError:\n        break\n"
+            "print('forked')")
     out, km, processes = asyncio.run(_run_in_kernel(tmp_path, bomb, max_processes=40))
     assert "forked" in out and processes
     assert _still_running(processes) == [], "sandboxed processes outlived their kernel"
@@ -244,7 +247,8 @@ def test_regrading_gives_the_same_scores_and_numbers(tmp_path):
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: text.replace('"nbformat": 4', '"nbformat": 5'), "nbformat 5 notebook"),
     (lambda text: json.dumps({"cells": "none", "nbformat": 4}), "not a notebook"),
-    (lambda text: text.replace('"cells": [', '"cells": [{"cell_type": "code"},', 1), "does not follow the notebook format"),
+    (lambda text: text.replace('"cells": [', '"cells": [{"cell_type": "code"},', 1),
+     "does not follow the notebook format"),
 ])
 def test_a_notebook_that_cannot_be_graded_gets_one_line_why(tmp_path, damage, reason):
     release = ROOT / "assignments" / ASSIGNMENT / NOTEBOOK

@@ -1,0 +1,66 @@
+"""What the grading command reports: one outcome per student and assignment, and the lines it prints.
+
+``course_tools.grading`` fills these in; ``grading_report.json`` is ``Report.to_json()``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+
+def flagged_lines(flags: list[str], limit: int = 4) -> str:
+    """Flags as one line: the first few, then how many more."""
+    shown = "; ".join(flags[:limit])
+    return shown + (f"; and {len(flags) - limit} more" if len(flags) > limit else "")
+
+
+def clean_reason(text: str) -> str:
+    """One printable line (no control characters, at most 300 characters)."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:300]
+
+
+@dataclass
+class Outcome:
+    """What grading did with one student's one assignment."""
+
+    student: str
+    assignment: str
+    status: str  # "graded" or "failed"
+    score: float | None = None
+    max_score: float | None = None
+    reason: str = ""  # why it failed
+    notes: list[str] = field(default_factory=list)  # what grading repaired or ran into
+    flags: list[str] = field(default_factory=list)  # what needs a human look
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        head = f"{self.student:20s} {self.assignment:24s} "
+        text = head + (f"graded  {self.score:g} / {self.max_score:g}" if self.status == "graded"
+                       else f"FAILED  {self.reason}")
+        if self.flags:
+            text += f"  MANUAL REVIEW: {flagged_lines(self.flags)}"
+        if self.notes:
+            text += f"  (notes: {flagged_lines(self.notes)})"
+        return text
+
+
+@dataclass
+class Report:
+    """What one run of the grading command did: an outcome per submission, and what it could not grade."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # things in submitted/ that were not graded
+    sandboxed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "graded" for o in self.outcomes)
+
+    def lines(self) -> list[str]:
+        rows = [o.line() for o in self.outcomes] + [f"not graded: {p}" for p in self.problems]
+        if rows and not self.sandboxed:
+            rows.insert(0, "UNSANDBOXED: student code ran as you, without the sandbox (--unsandboxed)")
+        return rows
+
+    def to_json(self) -> dict:
+        return {"sandboxed": self.sandboxed, "outcomes": [asdict(o) for o in self.outcomes], "problems": self.problems}
