@@ -260,23 +260,6 @@ def t5_pieces(config: T5Config) -> dict:
             "norm": partial(RMSNorm, config.d_model, config.layer_norm_eps)}
 
 
-def _replay_draws_of_the_old_build(config: T5Config) -> None:
-    """Draw from the random generator what T5's layers drew when they were built in two steps.
-
-    Until December 2026 each T5 layer was first built as the course's biased layer, whose
-    attention and feed-forward were then replaced by T5's. The replaced modules drew initial
-    values from the generator; ``init_weights`` redraws every weight, so they only moved the
-    generator on. Drawing the same numbers here keeps a seeded T5 bitwise the same model as
-    before, and chapter 8's trained numbers with it. Deleting this call changes every seeded
-    T5's initial weights (the chapter's numbers must then be recorded again).
-    """
-    d, h = config.d_model, config.num_heads
-    for _ in range(config.num_encoder_layers):
-        MultiHeadAttention(d, h), FeedForward(d, config.d_ff)
-    for _ in range(config.num_decoder_layers):
-        MultiHeadAttention(d, h), MultiHeadAttention(d, h), FeedForward(d, config.d_ff)
-
-
 # ---------------------------------------------------------------------------------------------
 # The model
 
@@ -304,7 +287,6 @@ class T5ForConditionalGeneration(EncoderDecoderLM):
         self.dropout = nn.Dropout(config.dropout)
         self.lm_head = nn.Linear(d, config.vocab_size, bias=False)
         self.kv_cache = True
-        _replay_draws_of_the_old_build(config)
         self.init_weights()
         if config.tie_output:
             self.lm_head.weight = self.shared.weight
