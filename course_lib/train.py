@@ -8,6 +8,7 @@ teacher-forced accuracy: the gap between them is exposure bias (chapter 4).
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 import warnings
@@ -58,9 +59,20 @@ def _pad_id(model: nn.Module) -> int:
 
 def seq2seq_loss(model: nn.Module, batch, teacher_forcing_ratio: float = 1.0,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """The default loss: masked cross-entropy of the model's logits for batch.tgt_out."""
-    logits = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=teacher_forcing_ratio,
-                   generator=generator)  # (B, T, V)
+    """The default loss: masked cross-entropy of the model's logits for batch.tgt_out.
+
+    A ratio below 1 (a recurrent decoder fed its own predictions now and then, chapter 4) reaches
+    the model with the generator of its coin flips; at 1 the model only reads the gold targets,
+    which every model can, a Transformer included.
+    """
+    if teacher_forcing_ratio == 1.0:
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+    elif "teacher_forcing_ratio" not in inspect.signature(model.forward).parameters:
+        raise ValueError(f"{type(model).__name__} reads the whole target at once (teacher forcing is how it trains):"
+                         f" teacher_forcing_ratio must be 1.0, got {teacher_forcing_ratio}")
+    else:
+        logits = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=teacher_forcing_ratio,
+                       generator=generator)
     return masked_cross_entropy(logits, batch.tgt_out, _pad_id(model))
 
 

@@ -688,16 +688,12 @@ class Transformer(EncoderDecoderLM):
     # -- training -----------------------------------------------------------------------------
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, *,
-                teacher_forcing_ratio: float = 1.0, generator: torch.Generator | None = None,
                 return_attention: bool = False):
         """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V) [, AttentionMaps].
 
         The whole target is read at once under a causal mask: teacher forcing is the only way a
-        Transformer trains (``teacher_forcing_ratio`` must be 1; it is accepted for ``fit``).
+        Transformer trains.
         """
-        if teacher_forcing_ratio != 1.0:
-            raise ValueError("a Transformer reads the whole target at once under a causal mask:"
-                             f" teacher_forcing_ratio must be 1.0, got {teacher_forcing_ratio}")
         check_token_ids("src", src, self.config.src_vocab_size)
         check_token_ids("tgt_in", tgt_in, self.config.tgt_vocab_size, batch_size=src.size(0))
         mask = source_mask(src, src_lengths)  # (B, S)

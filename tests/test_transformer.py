@@ -1,12 +1,15 @@
 """The course Transformer: equal to torch's own on copied weights, cached decoding, masks, bad input."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
 
 from course_lib.checkpoints import load_torch_attention, load_torch_transformer
 from course_lib.decoding import beam_search, greedy_decode
+from course_lib.train import seq2seq_loss
 from course_lib.transformer import (DecoderLayer, EncoderLayer, LayerConfig, MultiHeadAttention,
                                     SinusoidalPositionalEncoding, Transformer, TransformerConfig, causal_mask,
                                     padding_mask, scaled_dot_product_attention)
@@ -242,8 +245,10 @@ def test_bad_input_says_what_is_wrong():
     with pytest.raises(ValueError, match="longer than the positional encoding's maximum max_len=8"):
         model(src, lengths, torch.randint(3, 19, (4, 5)))
     model, src, lengths = model_and_batch()
-    with pytest.raises(ValueError, match="teacher_forcing_ratio must be 1.0"):
-        model(src, lengths, src, teacher_forcing_ratio=0.5)
+    batch = SimpleNamespace(src=src, src_lengths=lengths, tgt_in=src, tgt_out=src)
+    with pytest.raises(ValueError, match="Transformer reads the whole target at once.*must be 1.0, got 0.5"):
+        seq2seq_loss(model, batch, teacher_forcing_ratio=0.5)
+    assert seq2seq_loss(model, batch).isfinite()  # at 1 the Transformer trains as usual
     tgt = torch.randint(3, 19, (4, 5))
     with pytest.raises(ValueError, match=r"src holds ids outside the model's vocabulary 0\.\.16 \(min 100, "):
         model(src + 100, lengths, tgt)
