@@ -135,6 +135,11 @@ def execute_chapters(root: Path, jobs: int) -> list[str]:
     return failures
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (Linux can restrict them; macOS has no sched_getaffinity)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def build(root: Path, jobs: int | None = None) -> int:
     """Build the book into _build/html; return the exit status (non-zero on any warning or error).
     Chapters are executed ``jobs`` at a time (default: the cores this process may use)."""
@@ -146,7 +151,7 @@ def build(root: Path, jobs: int | None = None) -> int:
         print("course_lib or the environment changed: chapters will be executed again")
     for report in failure_reports(root):
         report.unlink()
-    failures = execute_chapters(root, jobs or len(os.sched_getaffinity(0)))
+    failures = execute_chapters(root, jobs or usable_cores())
     if failures:  # Sphinx would execute those chapters again only to fail the same way
         print("\n" + "\n\n".join(failures))
         status = 1
