@@ -51,8 +51,8 @@ from course_tools.assignments import RELEASE_DIR, check_names, release
 from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
 from course_tools.execute import SandboxedExecute
 from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
-from course_tools.sandbox import bwrap_problem
 from course_tools.report import Outcome, Report, clean_reason
+from course_tools.sandbox import bwrap_problem
 from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"

@@ -74,6 +74,21 @@ def test_nothing_to_grade_is_reported(tmp_path, layout):
     assert not (course / "grades.csv").exists()
 
 
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs the sandbox: {bwrap_problem()}")
+def test_a_kernel_that_did_not_start_sandboxed_fails_the_submission(tmp_path):
+    """nbgrader_config.py without the course's pipeline: nbgrader's own Execute runs the kernel unsandboxed."""
+    course = course_copy(tmp_path)
+    config = course / "nbgrader_config.py"
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if not line.startswith(("c.Autograde.", "c.GenerateFeedback."))))
+    submit(course, "alice", answered(course, ASSIGNMENT))
+    result = grade(course, ASSIGNMENT)
+    assert result.returncode == 1
+    (outcome,) = json.loads((course / "grading_report.json").read_text())["outcomes"]
+    assert outcome["status"] == "failed" and "did not run sandboxed" in outcome["reason"], outcome
+    assert not (course / "autograded").exists()
+
+
 # The seams between the layers: events, the worker's result file, the import graph.
 
 def test_events_round_trip_through_the_events_file(tmp_path):
