@@ -21,7 +21,7 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def imports(path: Path, root: Path, packages: tuple[str, ...]) -> set[str]:
-    """The modules of ``packages`` that the file at ``path`` imports (``from p import m`` counts m when it is a module)."""
+    """The names under ``packages`` that the file imports: ``from p import m`` gives p and p.m (m may be a module)."""
     here = module_name(path, root)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     found = set()
@@ -31,7 +31,8 @@ def imports(path: Path, root: Path, packages: tuple[str, ...]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from . import x, from .a import b
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
             names = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
