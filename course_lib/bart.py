@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from course_lib.checkpoints import copy_weights
+from course_lib.inputs import check_heads, check_rates, check_sizes
 from course_lib.transformer import (ACTIVATIONS, DecoderLayer, EncoderDecoderLM, EncoderLayer, LayerConfig,
                                     LearnedPositionalEncoding, TransformerState, causal_mask, normal_init)
 
@@ -55,20 +56,13 @@ class BartConfig:
     use_sdpa: bool = True  # fused attention kernels; False: the written-out path
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_heads", "decoder_heads",
-                     "encoder_ffn_dim", "decoder_ffn_dim", "max_position"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_sizes(self, "vocab_size", "d_model", "encoder_layers", "decoder_layers", "encoder_heads",
+                    "decoder_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position")
         for name in ("encoder_heads", "decoder_heads"):
-            if self.d_model % getattr(self, name):
-                raise ValueError(f"d_model {self.d_model} is not divisible by {name} {getattr(self, name)}:"
-                                 " every head gets d_model / heads dimensions")
+            check_heads(self.d_model, getattr(self, name), heads=name)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}: choose one of {sorted(ACTIVATIONS)}")
-        for name in ("dropout", "attention_dropout", "activation_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        check_rates(self, "dropout", "attention_dropout", "activation_dropout")
         for name in ("pad_id", "bos_id", "eos_id", "decoder_start_id"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value < self.vocab_size:

@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_lib.checkpoints import copy_weights
-from course_lib.inputs import check_token_ids
+from course_lib.inputs import check_heads, check_sizes, check_token_ids
 from course_lib.transformer import EncoderLayer, LayerConfig, normal_init
 
 
@@ -42,13 +42,9 @@ class BertConfig:
     pad_id: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position",
-                     "type_vocab_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.hidden_size % self.num_heads:
-            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        check_sizes(self, "vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_position",
+                    "type_vocab_size")
+        check_heads(self.hidden_size, self.num_heads, width="hidden_size")
 
     @classmethod
     def base(cls, vocab_size: int = 30522) -> BertConfig:

@@ -48,3 +48,26 @@ def lengths_to_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(B,) lengths -> (B, max_len) bool mask, True at real tokens, False at padding."""
     positions = torch.arange(max_len, device=lengths.device)  # (L,)
     return positions[None, :] < lengths[:, None]  # (B, L)
+
+
+def check_sizes(config: object, *names: str) -> None:
+    """Each named field of ``config`` is a positive int (a size, a count, a length), else a ValueError naming it."""
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_rates(config: object, *names: str) -> None:
+    """Each named field of ``config`` is a dropout rate in [0, 1) (or None where the config allows a default)."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {value}")
+
+
+def check_heads(d_model: int, num_heads: int, *, width: str = "d_model", heads: str = "num_heads") -> None:
+    """``d_model`` splits evenly into ``num_heads`` heads; ``width`` and ``heads`` name them as the config does."""
+    if num_heads < 1 or d_model % num_heads:
+        raise ValueError(f"{width} {d_model} is not divisible by {heads} {num_heads}:"
+                         f" every head gets {width} / {heads} dimensions")

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.inputs import lengths_to_mask
+from course_lib.inputs import check_rates, check_sizes, lengths_to_mask
 from course_lib.rnn import check_cell, make_rnn
 
 Hidden = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
@@ -49,12 +49,8 @@ class Seq2SeqConfig:
 
     def __post_init__(self) -> None:
         check_cell(self.cell)
-        for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size", "num_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        check_sizes(self, "src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size", "num_layers")
+        check_rates(self, "dropout")
 
     @classmethod
     def tiny(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> Seq2SeqConfig:

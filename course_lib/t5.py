@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from course_lib.checkpoints import copy_weights
+from course_lib.inputs import check_heads, check_rates, check_sizes
 from course_lib.transformer import (DecoderLayer, EncoderDecoderLM, EncoderLayer, FeedForward, LayerConfig,
                                     MultiHeadAttention, TransformerState, causal_mask)
 
@@ -57,14 +58,9 @@ class T5Config:
     use_sdpa: bool = True  # fused attention kernels; False: the written-out path
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "d_model", "num_heads", "num_encoder_layers", "num_decoder_layers", "d_ff",
-                     "relative_attention_num_buckets", "relative_attention_max_distance"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}:"
-                             " every head gets d_model / num_heads dimensions")
+        check_sizes(self, "vocab_size", "d_model", "num_heads", "num_encoder_layers", "num_decoder_layers", "d_ff",
+                    "relative_attention_num_buckets", "relative_attention_max_distance")
+        check_heads(self.d_model, self.num_heads)
         if self.feed_forward not in FEED_FORWARDS:
             raise ValueError(f"unknown feed_forward {self.feed_forward!r}: choose one of {list(FEED_FORWARDS)}")
         if self.relative_attention_num_buckets < 4:
@@ -74,8 +70,7 @@ class T5Config:
             raise ValueError(f"relative_attention_max_distance {self.relative_attention_max_distance} must exceed half"
                              f" the buckets ({self.relative_attention_num_buckets // 2}): the log-spaced buckets"
                              " cover the distances between the two")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        check_rates(self, "dropout")
         if not self.layer_norm_eps > 0:
             raise ValueError(f"layer_norm_eps must be positive, got {self.layer_norm_eps}")
         for name in ("pad_id", "eos_id"):

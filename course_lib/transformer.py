@@ -30,7 +30,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_lib.inputs import check_lengths, check_token_ids, lengths_to_mask
+from course_lib.inputs import (check_heads, check_lengths, check_rates, check_sizes, check_token_ids,
+                               lengths_to_mask)
 
 # ---------------------------------------------------------------------------------------------
 # Masks
@@ -137,9 +138,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True, *,
                  use_sdpa: bool = True, scale: float | None = None):
         super().__init__()
-        if num_heads < 1 or d_model % num_heads != 0:
-            raise ValueError(f"d_model {d_model} is not divisible by num_heads {num_heads}:"
-                             " every head gets d_model / num_heads dimensions")
+        check_heads(d_model, num_heads)
         self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
         self.dropout, self.use_sdpa, self.scale = dropout, use_sdpa, scale
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
@@ -293,17 +292,9 @@ class LayerConfig:
     activation_dropout: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("d_model", "num_heads", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}:"
-                             " every head gets d_model / num_heads dimensions")
-        for name in ("dropout", "attention_dropout", "activation_dropout"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {value}")
+        check_sizes(self, "d_model", "num_heads", "d_ff")
+        check_heads(self.d_model, self.num_heads)
+        check_rates(self, "dropout", "attention_dropout", "activation_dropout")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}: choose one of {sorted(ACTIVATIONS)}")
 
@@ -556,18 +547,12 @@ class TransformerConfig:
     pad_id: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "num_heads", "num_encoder_layers",
-                     "num_decoder_layers", "d_ff", "max_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.d_model % self.num_heads:
-            raise ValueError(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}:"
-                             " every head gets d_model / num_heads dimensions")
+        check_sizes(self, "src_vocab_size", "tgt_vocab_size", "d_model", "num_heads", "num_encoder_layers",
+                    "num_decoder_layers", "d_ff", "max_len")
+        check_heads(self.d_model, self.num_heads)
         if self.d_model % 2 and self.positional == "sinusoidal":
             raise ValueError(f"sinusoidal positions pair sines and cosines: d_model must be even, got {self.d_model}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        check_rates(self, "dropout")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}: choose one of {sorted(ACTIVATIONS)}")
         if self.positional not in POSITIONAL:

@@ -53,3 +53,24 @@ def test_the_mask_is_true_at_the_first_length_positions_of_each_row():
     mask = lengths_to_mask(torch.tensor([1, 3, 0]), 3)
     assert mask.dtype == torch.bool
     assert mask.tolist() == [[True, False, False], [True, True, True], [False, False, False]]
+
+
+def test_config_checks_name_the_field_and_what_it_must_be():
+    from types import SimpleNamespace
+
+    from course_lib.inputs import check_heads, check_rates, check_sizes
+
+    config = SimpleNamespace(d_model=64, num_layers=0, flag=True, dropout=1.0, attention_dropout=None)
+    check_sizes(config, "d_model")
+    with pytest.raises(ValueError, match="num_layers must be a positive int, got 0"):
+        check_sizes(config, "d_model", "num_layers")
+    with pytest.raises(ValueError, match="flag must be a positive int, got True"):
+        check_sizes(config, "flag")
+    check_rates(config, "attention_dropout")  # None: the config's default applies
+    with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\), got 1.0"):
+        check_rates(config, "dropout")
+    check_heads(64, 8)
+    with pytest.raises(ValueError, match="hidden_size 64 is not divisible by num_heads 6: every head gets hidden_size"):
+        check_heads(64, 6, width="hidden_size")
+    with pytest.raises(ValueError, match="d_model 64 is not divisible by decoder_heads 0"):
+        check_heads(64, 0, heads="decoder_heads")
