@@ -57,12 +57,16 @@ def box(ax: Axes, x: float, y: float, width: float, height: float, text: str = "
 
 def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], text: str = "", *,
           fontsize: float = 8, color: str = "#333333", style: str = "-|>", dashed: bool = False) -> None:
-    """An arrow from ``start`` to ``end``; ``text`` (a shape, say) written beside its middle."""
+    """An arrow from ``start`` to ``end``; ``text`` (a shape, say) written beside its middle: above a
+    flat arrow, to the right of a steep one."""
     ax.annotate("", end, start, arrowprops={"arrowstyle": style, "color": color, "linewidth": 1.2,
                                             "linestyle": "--" if dashed else "-", "shrinkA": 0, "shrinkB": 0})
     if text:
-        ax.text((start[0] + end[0]) / 2 + 0.08, (start[1] + end[1]) / 2, text, ha="left", va="center",
-                fontsize=fontsize, color="#333333")
+        middle_x, middle_y = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        if abs(end[0] - start[0]) >= abs(end[1] - start[1]):
+            ax.text(middle_x, middle_y + 0.06, text, ha="center", va="bottom", fontsize=fontsize, color="#333333")
+        else:
+            ax.text(middle_x + 0.08, middle_y, text, ha="left", va="center", fontsize=fontsize, color="#333333")
 
 
 def label(ax: Axes, x: float, y: float, text: str, *, fontsize: float = 10, **kw) -> None:
