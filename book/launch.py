@@ -104,7 +104,7 @@ def citations(root: Path = ROOT) -> dict[str, tuple[str, str]]:
     cited = {}
     for key, body in re.findall(r"^@\w+\{([^,]+),(.*?)^\}", bib, re.S | re.M):
         authors = re.search(r"\bauthor\s*=\s*\{(.*)\},\s*$", body, re.M).group(1)
-        year = re.search(r"\byear\s*=\s*\{(\d+)\}", body).group(1)
+        year = re.search(r"\byear\s*=\s*\{([^}]*)\}", body).group(1)  # 2017, or n.d. for an undated note
         families = [re.sub(r"[{}\\]", "", name.split(",")[0]).strip() for name in authors.split(" and ")]
         names = families[0] if len(families) == 1 else (
             f"{families[0]} and {families[1]}" if len(families) == 2 and families[1] != "others" else f"{families[0]} et al.")
