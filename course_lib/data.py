@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 
-from course_lib.en_ko_grammar import FIXED_PHRASES, SEED_EXAMPLES
+from course_lib.en_ko_grammar import EXAMPLE_SENTENCES, FIXED_PHRASES
 from course_lib.inputs import lengths_to_mask
 from course_lib.tasks import Pair, date_pairs, digit_pairs, grammar_pairs
 
@@ -287,7 +287,7 @@ def load_task(name: str, *, n: int, seed: int = 0, fractions: Sequence[float] = 
     """Generate task ``name``, split it, and build both vocabularies from the train split only.
 
     dates, copy, reverse are character-level (copy/reverse take ``length=``); en-ko is
-    word-level and keeps :data:`SEED_EXAMPLES` in train.
+    word-level and keeps :data:`EXAMPLE_SENTENCES` in train.
     """
     keep: list[str] = []
     if name == "dates":
@@ -298,7 +298,7 @@ def load_task(name: str, *, n: int, seed: int = 0, fractions: Sequence[float] = 
         tok, detok = char_tokenize, char_detokenize
     elif name == "en-ko":
         pairs, tok, detok = grammar_pairs(n, seed=seed, **kwargs), word_tokenize, word_detokenize
-        keep = [src for src, _ in SEED_EXAMPLES + FIXED_PHRASES]
+        keep = [src for src, _ in EXAMPLE_SENTENCES + FIXED_PHRASES]
     else:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
     train, valid, test = split_pairs(pairs, fractions, seed=seed, keep_in_train=keep)

@@ -164,13 +164,20 @@ FIXED_PHRASES = [(p, ko) for p, ko in _PHRASES.items()] + [_greeting(p, a) for p
 keeps them in train."""
 
 
-SEED_EXAMPLES: list[tuple[str, str]] = [
+EXAMPLE_SENTENCES: list[tuple[str, str]] = [
     _greeting("hello", "world"),
     ("take your time", _PHRASES["take your time"]),
     _clause(_noun_phrase("cat"), "sit", past=True, prep="on", place=_noun_phrase("mat"), stop="."),
     _clause(_PRONOUNS["I"], "see", past=False, obj=_noun_phrase("cat")),
 ]
-"""The seeds' own sentences, made by the grammar; :func:`course_lib.tasks.grammar_pairs` always includes them."""
+"""The course's four running examples, made by the grammar; :func:`course_lib.tasks.grammar_pairs` includes them.
+
+"Hello, world!" → "세상아, 안녕!" is the example of the study note on sequence to sequence and "take your
+time" → "천천히" that of the Bahdanau-to-T5 study notes (``note-seq2seq`` and ``notes-bahdanau-t5`` on the
+book's sources page); "The cat sat on the mat." is the lecture slides' sentence (``slides-seq2seq``), which
+they give in English only, so its Korean is the course's; "I see the cat" → "나는 고양이를 본다" is the
+course's own.
+"""
 
 
 @functools.cache

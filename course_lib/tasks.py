@@ -17,7 +17,7 @@ from babel import Locale
 from babel.dates import format_date
 from pydoc_data.topics import topics
 
-from course_lib.en_ko_grammar import SEED_EXAMPLES, has_batchim, particle, random_pair
+from course_lib.en_ko_grammar import EXAMPLE_SENTENCES, has_batchim, particle, random_pair
 
 Pair = tuple[str, str]
 """(source, target) text."""
@@ -94,16 +94,16 @@ def digit_pairs(n: int, length: int | tuple[int, int], *, task: str = "copy", se
 
 # --- English → Korean sentences (the grammar is course_lib.en_ko_grammar) -------------
 
-def grammar_pairs(n: int, *, seed: int = 0, include_seed_examples: bool = True) -> list[Pair]:
+def grammar_pairs(n: int, *, seed: int = 0, include_examples: bool = True) -> list[Pair]:
     """``n`` English→Korean pairs from a small grammar: SVO → SOV, particles by 받침, two tenses.
 
     Sentences (transitive, intransitive, with a place) take 85 %; set phrases (천천히), alone or
     addressed with a vocative (세상아, 안녕!), the rest. Pronoun subjects take the topic particle
     (나는), noun subjects the subject particle (고양이가), so each English sentence has one
-    translation. :data:`~course_lib.en_ko_grammar.SEED_EXAMPLES` come first.
+    translation. :data:`~course_lib.en_ko_grammar.EXAMPLE_SENTENCES` come first.
     """
     rng = random.Random(seed)
-    return _distinct(lambda: random_pair(rng), n, "en-ko", SEED_EXAMPLES if include_seed_examples else ())
+    return _distinct(lambda: random_pair(rng), n, "en-ko", EXAMPLE_SENTENCES if include_examples else ())
 
 
 # --- who is 그분? (chapter 6, self-attention) ----------------------------------
@@ -118,11 +118,11 @@ _STATES = ("친절했다", "바빴다", "웃었다", "조용했다", "피곤했�
 def referent_sentences(n: int, *, seed: int = 0) -> list[tuple[list[str], int]]:
     """Sentences where a pronoun points back to one of two people: (words, index of the referent).
 
-    The seed's self-attention example, made checkable: '지난 회사 에서 사수님 과 동기 를
-    만났다 . 그분 은 친절했다 .' The pronoun is always at index 10. 그분 (honorific) refers to the
-    honoured person (사수님, 팀장님, ...), 걔 (casual) to the other one; which comes first is
-    random, so only the words, not their places, tell which is meant. Particles follow the
-    final consonant (과/와, 을/를, 은/는).
+    The self-attention example of the Bahdanau-to-T5 study notes (``notes-bahdanau-t5``), made
+    checkable: '지난 회사 에서 사수님 과 동기 를 만났다 . 그분 은 친절했다 .' The pronoun is always at
+    index 10. 그분 (honorific) refers to the honoured person (사수님, 팀장님, ...), 걔 (casual) to the
+    other one; which comes first is random, so only the words, not their places, tell which is
+    meant. Particles follow the final consonant (과/와, 을/를, 은/는).
     """
     rng = random.Random(seed)
     sentences = []

@@ -63,7 +63,7 @@ def task_pairs(task: str, n: int, *, seed: int = 0) -> list[Pair]:
     elif task == "reverse":
         pairs = digit_pairs(n, (3, 10), task="reverse", seed=seed)
     elif task == "translate":
-        pairs = grammar_pairs(n, seed=seed, include_seed_examples=False)
+        pairs = grammar_pairs(n, seed=seed, include_examples=False)
     else:
         raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(PREFIXES)}")
     return [(PREFIXES[task] + source, target) for source, target in pairs]

@@ -16,7 +16,7 @@ from course_lib.data import (
     BOS, BOS_ID, EOS, EOS_ID, PAD, PAD_ID, TASKS, UNK, UNK_ID, Seq2SeqBatch, Seq2SeqData, Vocab, char_detokenize,
     char_tokenize, load_task, pad_batch, split_pairs, word_detokenize, word_tokenize,
 )
-from course_lib.en_ko_grammar import SEED_EXAMPLES, has_batchim, particle
+from course_lib.en_ko_grammar import EXAMPLE_SENTENCES, has_batchim, particle
 from course_lib.tasks import DATE_FORMATS, DATE_LOCALES, date_pairs, digit_pairs, grammar_pairs, render_date
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +46,8 @@ def test_word_tokenize_and_round_trip(text, tokens):
     assert word_detokenize(tokens) == text
 
 
-def test_seed_and_grammar_sentences_round_trip():
-    for src, tgt in SEED_EXAMPLES + grammar_pairs(300, seed=3):
+def test_example_and_grammar_sentences_round_trip():
+    for src, tgt in EXAMPLE_SENTENCES + grammar_pairs(300, seed=3):
         assert word_detokenize(word_tokenize(src)) == src
         assert word_detokenize(word_tokenize(tgt)) == tgt
 
@@ -112,7 +112,7 @@ def test_decode_strips_specials_and_stops_at_eos():
 
 
 def test_vocab_saves_as_json():
-    vocab = Vocab.build([word_tokenize(s) for s, _ in SEED_EXAMPLES])
+    vocab = Vocab.build([word_tokenize(s) for s, _ in EXAMPLE_SENTENCES])
     again = Vocab.from_dict(json.loads(json.dumps(vocab.to_dict())))
     assert again == vocab and again.stoi == vocab.stoi
     with pytest.raises(ValueError, match="starts with"):
@@ -266,8 +266,8 @@ def test_particle_errors():
         particle("책", "genitive")
 
 
-def test_seed_examples_are_the_seeds_sentences():
-    assert SEED_EXAMPLES == [
+def test_example_sentences_are_the_courses_running_examples():
+    assert EXAMPLE_SENTENCES == [
         ("Hello, world!", "세상아, 안녕!"),
         ("take your time", "천천히"),
         ("The cat sat on the mat.", "고양이가 매트 위에 앉았다."),
@@ -276,16 +276,16 @@ def test_seed_examples_are_the_seeds_sentences():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_grammar_pairs_contain_the_seed_examples(seed):
+def test_grammar_pairs_contain_the_example_sentences(seed):
     pairs = grammar_pairs(2000, seed=seed)
     assert len({s for s, _ in pairs}) == 2000
-    assert set(SEED_EXAMPLES) <= set(pairs)
-    natural = set(grammar_pairs(5000, seed=seed, include_seed_examples=False))
+    assert set(EXAMPLE_SENTENCES) <= set(pairs)
+    natural = set(grammar_pairs(5000, seed=seed, include_examples=False))
     assert {("Hello, world!", "세상아, 안녕!"), ("take your time", "천천히")} <= natural
 
 
 def test_grammar_is_sov_with_particles():
-    pairs = grammar_pairs(3000, seed=2, include_seed_examples=False)
+    pairs = grammar_pairs(3000, seed=2, include_examples=False)
     sentence = r"(I|You|He|She|We|They|The \w+) \w+ the \w+(\.?)"
     simple = [(m, tgt) for src, tgt in pairs if (m := re.fullmatch(sentence, src))]
     assert len(simple) > 50
@@ -323,14 +323,14 @@ def test_dates_train_split_covers_every_character(dates):
     assert dates.batches("test", 500)  # no unknown character anywhere
 
 
-def test_en_ko_keeps_seed_examples_in_train_and_unknown_words_need_unk(en_ko):
-    assert set(SEED_EXAMPLES) <= set(en_ko.train)
+def test_en_ko_keeps_example_sentences_in_train_and_unknown_words_need_unk(en_ko):
+    assert set(EXAMPLE_SENTENCES) <= set(en_ko.train)
     assert en_ko.decode_target(en_ko.encode_target("고양이가 매트 위에 앉았다.")) == "고양이가 매트 위에 앉았다."
     with pytest.raises(ValueError, match=r"'platypus'.*unk=True"):
         en_ko.encode_source("I see the platypus")
     ids = en_ko.encode_source("I see the platypus", unk=True)
     assert ids[-1] == UNK_ID and en_ko.src_vocab.decode(ids) == ["I", "see", "the", UNK]
-    src, tgt = en_ko.encode_pair(*SEED_EXAMPLES[3])
+    src, tgt = en_ko.encode_pair(*EXAMPLE_SENTENCES[3])
     assert tgt[0] == BOS_ID and tgt[-1] == EOS_ID and en_ko.decode_target(tgt) == "나는 고양이를 본다"
     assert len(src) == 4 and BOS_ID not in src
 
