@@ -196,3 +196,116 @@ def test_chapter_ends_with_exercises_then_its_assignment_and_how_to_hand_it_in(p
     release = f"assignments/{page}/{page}.ipynb"
     assert f"<../{release}>`" in text and (ROOT / release).is_file()
     assert f"submitted/<your name>/{page}/{page}.ipynb" in text
+
+
+# --- one Korean term per concept ----------------------------------------------------
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+GLOSS_ITEM = re.compile(r"[\uac00-\ud7a3A-Z0-9][\uac00-\ud7a3A-Za-z0-9 \-]*")  # 은닉 상태, 토큰 ID, KV 캐시
+MIN_GLOSSES = 5  # glossary terms each chapter gives with their Korean name (chapters 1-6 give 7 to 13)
+
+
+def glossary_entries() -> list[tuple[list[str], list[str]]]:
+    """(English names, Korean names) of each glossary entry, in the glossary's order."""
+    text = (BOOK / "glossary.md").read_text(encoding="utf-8")
+    entries = []
+    for block in re.findall(r"```\{glossary\}\n(.*?)```", text, re.S):
+        for entry in re.split(r"\n\s*\n", block):
+            names = [line.strip() for line in entry.splitlines() if line and not line[0].isspace() and line[0] != ":"]
+            if names:
+                entries.append(([n for n in names if not HANGUL.search(n)], [n for n in names if HANGUL.search(n)]))
+    return entries
+
+
+def korean_terms() -> dict[str, str]:
+    """English name (lower case) -> the Korean term the book uses for it: the entry's first Korean
+    name, or, where an entry has as many Korean names as English ones (Bahdanau attention,
+    additive attention), the Korean name in the same place."""
+    terms = {}
+    for english, korean in glossary_entries():
+        for i, name in enumerate(english):
+            if korean:
+                terms[name.lower()] = korean[i] if len(korean) == len(english) else korean[0]
+    return terms
+
+
+def _term_at_end(tail: str, names: list[str]) -> str | None:
+    """The longest glossary name (or its plural) that ``tail`` ends with, as a whole word."""
+    for name in names:
+        plural = rf"(?:s|es)?" if not name.endswith("y") else rf"(?:s|es)?|{re.escape(name[:-1])}ies"
+        if re.search(rf"(?<![\w-])(?:{re.escape(name)}{plural})$", tail):
+            return name
+    return None
+
+
+def korean_glosses(text: str, terms: dict[str, str]) -> list[tuple[int, str, str]]:
+    """(line, English term, Korean) of each glossary term a page gives with a Korean name in
+    parentheses, as in '{term}`hidden state` (은닉 상태)', '**vocabulary** (어휘 사전)' or 'tokenisation
+    and embedding (토큰화, 임베딩)', outside code cells. A quotation of a note in parentheses (after
+    an italic quote, or not a short term) is no gloss, nor is the Korean of a longer phrase that
+    holds the term's Korean ('auxiliary particle (보조사)')."""
+    text = re.sub(r"^(`{3,}).*?^\1\s*$", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.M | re.S)
+    text = re.sub(r"\{term\}`(?:[^`<]*<([^>`]+)>|([^`]+))`", lambda m: f"TERM[{m[1] or m[2]}]", text)
+    names = sorted(terms, key=len, reverse=True)
+    found = []
+    for match in re.finditer(r"\(([^()]*[\uac00-\ud7a3][^()]*)\)", text):
+        items = [part.strip() for part in re.split(r"[,;/]| or ", match[1]) if HANGUL.search(part)]
+        if not GLOSS_ITEM.fullmatch(items[0]) or len(items[0].split()) > 4:
+            continue  # a quotation, not a term
+        before = " ".join(text[:match.start()].split())
+        before = re.sub(r"(\*\*|__)$", "", before).rstrip()
+        role = re.search(r"TERM\[([^\]]+)\]((?:\*\*|__)?[\w -]{0,40})$", before)
+        if role and set(role[2].strip("*_ ").lower().split()) <= set(role[1].lower().split()):
+            english = [role[1].strip().lower()]  # '{term}`multilingual <multilingual vocabulary>` vocabulary'
+        elif before.endswith(("*", '"', "'", "\u201d", "\u2019", "`")):
+            continue  # after an italic quotation or a piece of code
+        else:
+            tail = re.sub(r"[*_`]|TERM\[[^\]]*\]", "", before[-120:]).lower().rstrip()
+            english = []
+            while len(english) < len(items) and (name := _term_at_end(tail, names)):
+                english.insert(0, name)  # 'tokenisation and embedding (토큰화, 임베딩)': one Korean each
+                tail = re.sub(rf"{re.escape(name)}\w*$", "", tail)
+                if not re.search(r"(?:,| and| or|, and)\s*$", tail):
+                    break
+                tail = re.sub(r"(?:,| and| or|, and)\s*$", "", tail)
+            if len(english) > 1 and len(english) != len(items):
+                english = english[-1:]
+        for name, item in zip(english, items if len(english) > 1 else items[:1]):
+            if name in terms and not (item != terms[name] and terms[name] in item):
+                found.append((text.count("\n", 0, match.start()) + 1, name, item))
+    return found
+
+
+def test_korean_glosses_finds_terms_and_leaves_quotations():
+    terms = {"hidden state": "은닉 상태", "value": "값", "vocabulary": "어휘 사전", "decoder": "디코더",
+             "attention map": "히트맵"}
+    text = ("A **{term}`hidden state`** (은닉 상태), the **{term}`values <value>`** (밸류, also 값),\n"
+            "a vocabulary (어휘 사전), *handed to the decoder* (전체 hidden state를 디코더에 넘겨줘서),\n"
+            "the decoder (디코더 부분을 말하는 긴 인용입니다), a {term}`heatmap <attention map>` (히트맵)\n"
+            "```{code-cell} ipython3\nprint('decoder (디코더)')\n```\n")
+    assert korean_glosses(text, terms) == [(1, "hidden state", "은닉 상태"), (1, "value", "밸류"),
+                                           (2, "vocabulary", "어휘 사전"), (3, "attention map", "히트맵")]
+
+
+def test_glossary_gives_each_korean_term_one_concept():
+    seen: dict[str, list[str]] = {}
+    for english, korean in glossary_entries():
+        for name in korean:
+            assert name not in seen, f"{name} names both {seen[name]} and {english} in book/glossary.md"
+            seen[name] = english
+    assert korean_terms()["value"] == "값" and korean_terms()["additive attention"] == "덧셈 어텐션"
+
+
+@pytest.mark.parametrize("page", CHAPTERS + ["appendix-korean"])
+def test_chapter_gives_glossary_terms_their_glossary_korean(page):
+    """One Korean word per concept: where a chapter gives a term's Korean, it is the glossary's
+    (a second name may follow it, '값, also 밸류'); and Korean terms are given on first use."""
+    terms = korean_terms()
+    glosses = korean_glosses((BOOK / f"{page}.md").read_text(encoding="utf-8"), terms)
+    wrong = [f"line {line}: {english} ({korean}), the glossary says {terms[english]}"
+             for line, english, korean in glosses if korean != terms[english]]
+    assert not wrong, f"{page}: " + "; ".join(wrong)
+    glossed = {english for _, english, _ in glosses}
+    assert len(glossed) >= MIN_GLOSSES, (
+        f"{page} gives the Korean of {len(glossed)} glossary terms ({', '.join(sorted(glossed))}): "
+        f"give at least {MIN_GLOSSES} key terms their glossary Korean on first use, as 'term (한국어)'")
