@@ -6,8 +6,10 @@ tests fail, saying what to run: a skipped test goes unnoticed. All are marked `b
 (tests/conftest.py): `pytest -m "not book"` leaves them out.
 
 One pass over the pages collects, per page: console errors, math left as raw TeX, images that
-did not load, links, code cells with an error or stderr output, and the search and navigation
-checks; the tests below each assert one of them. A screenshot of every page is saved into
+did not load, links, code cells with an error or stderr output, the search and navigation
+checks, and what every chapter must have (its objectives, a summary, an architecture diagram
+with alt text, no display equation wider than its column at 1280 px nor at 400 px, no study
+note called a "seed"); the tests below each assert one of them. A screenshot of every page is saved into
 ``_build/screenshots/`` for review. Hangul in figures is checked against the chapters' executions
 in the build's cache: no missing-glyph warning, and a glyph for every Hangul character used.
 """
@@ -29,6 +31,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.test_sources import seed_wording
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -59,6 +62,12 @@ class Page:
     links: list[str] = field(default_factory=list)
     bad_outputs: list[str] = field(default_factory=list)
     prev_next: tuple[str | None, str | None] = (None, None)
+    objectives: list[dict] = field(default_factory=list)  # title, items, before_sections of each
+    sections: list[str] = field(default_factory=list)  # the article's h2 headings, in order
+    summary: str = ""  # the text of the section headed Summary
+    diagrams: list[dict] = field(default_factory=list)  # id and the alt texts of its images
+    prose: str = ""  # the article's text outside code
+    wide_math: dict[int, list[str]] = field(default_factory=dict)  # window width -> equations wider than the column
 
 
 def toc_pages() -> list[str]:
@@ -118,6 +127,29 @@ const done = arguments[arguments.length - 1];
 const ready = (window.MathJax && MathJax.startup && MathJax.startup.promise) ? MathJax.startup.promise : Promise.resolve();
 const images = () => Promise.all([...document.images].map(img => img.complete ? null :
     new Promise(r => { img.onload = img.onerror = r; })));
+const heading = h => { const c = h.cloneNode(true); c.querySelectorAll(".headerlink").forEach(x => x.remove());
+                        return c.textContent.trim(); };
+const chapter = () => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+  const h2s = [...article.querySelectorAll("h2")];
+  const summary = h2s.find(h => heading(h) === "Summary");
+  const prose = article.cloneNode(true);
+  const code = '.cell_input, script, style, code, .headerlink, mjx-container, div[class*="highlight-"]:not(.output)';
+  prose.querySelectorAll(code).forEach(x => x.remove());
+  return {
+    objectives: [...article.querySelectorAll(".admonition.objectives")].map(a => ({
+      title: (a.querySelector(".admonition-title") || {}).textContent || "",
+      items: a.querySelectorAll(":scope > ul > li, :scope > ol > li").length,
+      before_sections: !h2s.length || !!(a.compareDocumentPosition(h2s[0]) & Node.DOCUMENT_POSITION_FOLLOWING),
+    })),
+    sections: h2s.map(heading),
+    summary: summary ? summary.parentElement.textContent : "",
+    diagrams: [...article.querySelectorAll('figure[id^="diagram-"]')].map(f => ({
+      id: f.id, alts: [...f.querySelectorAll("img")].map(img => (img.getAttribute("alt") || "").trim()),
+    })),
+    prose: prose.textContent,
+  };
+};
 Promise.all([ready, images()]).then(() => {
   const text = el => (el.textContent || "").trim().slice(0, 80);
   done({
@@ -128,9 +160,45 @@ Promise.all([ready, images()]).then(() => {
     bad_outputs: [...document.querySelectorAll(".cell_output .stderr, .cell_output .traceback, .output.stderr, .output.traceback")].map(text),
     prev: (document.querySelector("a.left-prev") || {}).href || null,
     next: (document.querySelector("a.right-next") || {}).href || null,
+    ...chapter(),
   });
 }).catch(e => done({error: String(e)}));
 """
+
+
+# Display equations wider than the content column, as MathJax rendered them: the math's own box
+# (not its scrollable container, which hides what runs off) against the article's content width,
+# or the window's where the article is wider than the window. Folded solutions are opened first.
+WIDE_MATH = r"""
+const article = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+const opened = [...document.querySelectorAll("details:not([open])")];
+opened.forEach(d => d.open = true);
+const style = getComputedStyle(article);
+const column = Math.min(article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+                        document.documentElement.clientWidth);
+const width = c => Math.max(c.scrollWidth, ...[...c.querySelectorAll(":scope > mjx-math")]
+                                                .map(m => m.getBoundingClientRect().width));
+const text = c => ((c.querySelector("mjx-assistive-mml") || c).textContent || "").trim().slice(0, 80);
+const wide = [...article.querySelectorAll('mjx-container[display="true"]')].filter(c => c.offsetParent !== null)
+  .filter(c => width(c) > column + 1)
+  .map(c => `${Math.round(width(c))} px > ${Math.round(column)} px: ${text(c)}`);
+opened.forEach(d => d.open = false);
+return wide;
+"""
+NARROW = 400  # a phone's width, in CSS pixels
+
+
+def _wide_math(driver) -> dict[int, list[str]]:
+    """The display equations wider than their column, at the window's width (1280) and at NARROW."""
+    found = {1280: driver.execute_script(WIDE_MATH)}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": NARROW, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        time.sleep(0.2)  # the theme's responsive layout settles
+        found[NARROW] = driver.execute_script(WIDE_MATH)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return found
 
 
 def _screenshot(driver, path: Path) -> None:
@@ -163,6 +231,9 @@ def pages(browser, server) -> dict[str, Page]:
         page.raw_math, page.broken_images = data["raw_math"], data["broken_images"]
         page.output_images, page.links, page.bad_outputs = data["output_images"], data["links"], data["bad_outputs"]
         page.prev_next = (data["prev"], data["next"])
+        page.objectives, page.sections, page.summary = data["objectives"], data["sections"], data["summary"]
+        page.diagrams, page.prose = data["diagrams"], data["prose"]
+        page.wide_math = _wide_math(browser)
         page.console_errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         _screenshot(browser, SCREENSHOTS / rel.replace("/", "__").replace(".html", ".png"))
         found[rel] = page
@@ -327,3 +398,93 @@ def test_no_output_shows_a_memory_address():
         if hits:
             found[path.name] = hits[:3]
     assert not found, f"outputs with memory addresses: {found}"
+
+
+# --- what every chapter has (the conventions of book/README: objectives, summary, diagrams) ---
+
+CHAPTER_PAGES = [p for p in toc_pages() if re.match(r"book/(\d\d-|appendix)", p)]
+
+
+def _chapter_problems(pages, check) -> dict[str, str]:
+    problems = {}
+    for page in CHAPTER_PAGES:
+        if f"{page}.html" not in pages:
+            problems[page] = "no page"
+        elif problem := check(pages[f"{page}.html"]):
+            problems[page] = problem
+    return problems
+
+
+def test_chapter_pages_are_known():
+    assert len(CHAPTER_PAGES) == 9, CHAPTER_PAGES  # chapters 1-8 and the appendix
+
+
+def _objectives(page: Page) -> str | None:
+    if len(page.objectives) != 1:
+        return f"{len(page.objectives)} admonitions of class objectives (one, before the first section)"
+    (found,) = page.objectives
+    if "you will learn to" not in found["title"]:
+        return f"objectives titled {found['title']!r}, not 'In this chapter you will learn to'"
+    if not 3 <= found["items"] <= 5:
+        return f"{found['items']} objectives, not 3 to 5"
+    if not found["before_sections"]:
+        return "the objectives come after the first section, not after the opening paragraphs"
+    return None
+
+
+def test_every_chapter_opens_with_its_objectives(pages):
+    """':::{admonition} In this chapter you will learn to' with ':class: objectives' and 3-5 items,
+    after the opening paragraphs and before the first section."""
+    problems = _chapter_problems(pages, _objectives)
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def _summary(page: Page) -> str | None:
+    if "Summary" not in page.sections:
+        return f"no section headed Summary (sections: {page.sections})"
+    if "Exercises" in page.sections and page.sections.index("Summary") > page.sections.index("Exercises"):
+        return "the Summary comes after the Exercises"
+    if not re.search(r"\d", page.summary.replace("Summary", "", 1)):
+        return "the Summary states no number: each result the chapter measured, with its number"
+    return None
+
+
+def test_every_chapter_has_a_summary_before_its_exercises(pages):
+    problems = _chapter_problems(pages, _summary)
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def _diagrams(page: Page) -> str | None:
+    if not page.diagrams:
+        return "no figure whose id starts with diagram- (an architecture diagram, not a plot of numbers)"
+    bad = [d["id"] for d in page.diagrams if not d["alts"] or not all(d["alts"])]
+    return f"diagrams without an image or its alt text: {bad}" if bad else None
+
+
+def test_every_chapter_has_an_architecture_diagram_with_alt_text(pages):
+    problems = _chapter_problems(pages, _diagrams)
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_no_display_math_is_wider_than_its_column_at_1280_or_400_px(pages):
+    checked = sum(1280 in p.wide_math and NARROW in p.wide_math for p in pages.values())
+    assert checked == len(pages)
+    wide = {f"{rel} at {width} px": equations for rel, p in pages.items()
+            for width, equations in p.wide_math.items() if equations}
+    assert not wide, "display math wider than its column (split it with aligned and \\\\):\n" + json.dumps(
+        wide, indent=1, ensure_ascii=False)
+
+
+def test_no_page_calls_a_study_note_a_seed(pages):
+    found = {rel: phrases for rel, p in pages.items() if (phrases := seed_wording(p.prose))}
+    assert not found, "a study note called a seed (name it and cite it, see book/sources.md): " + json.dumps(
+        found, indent=1, ensure_ascii=False)
+
+
+def test_sources_page_exists_and_the_intro_links_it(pages):
+    assert "book/sources.html" in pages, "book/sources.md is not a page of the book"
+    intro = pages[f"{toc_pages()[0]}.html"]
+    assert any(urllib.parse.urlsplit(href).path.endswith("sources.html") for href in intro.links), \
+        "the intro does not link the sources page"
+    assert all(key in pages["book/sources.html"].prose for key in ("세상아", "천천히", "10.3")), \
+        "the sources page does not say what the notes hold"
