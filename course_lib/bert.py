@@ -6,7 +6,8 @@ Chapter 7. Built from the course Transformer's pieces: BERT's layers are post-no
 - embeddings = token + segment (sentence A or B) + learned position, then LayerNorm and dropout;
 - a pooler: tanh(W h_[CLS] + b), the sentence-level vector the next-sentence head reads;
 - pre-training heads: a masked-LM head whose output matrix is the token embedding matrix
-  (tied), and a next-sentence head, a 2-way classifier on the pooled [CLS] vector.
+  (tied), and a next-sentence head, a 2-way classifier on the pooled [CLS] vector; its class 1
+  is "B follows A", as in the study notes, where BERT's own code and Hugging Face use 0.
 
 ``BertModel.from_pretrained(folder)`` reads a Hugging Face checkpoint folder on disk
 (config.json and model.safetensors); nothing is ever downloaded.
@@ -173,6 +174,10 @@ class BertForPreTraining(nn.Module):
                 token_type_ids: torch.Tensor | None = None,
                 predict_at: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """MLM logits (B, L, V) and NSP logits (B, 2) (class 1: B follows A).
+
+        The NSP classes follow the study notes: 1 = IsNext, 0 = NotNext. BERT's reference code and
+        Hugging Face's ``BertForPreTraining`` use the opposite labels (0 = IsNext), so with their
+        weights the two NSP logits come in the other order.
 
         With ``predict_at``, a bool (B, L) mask, the MLM logits are computed only at those
         positions, (N, V) in row-major order: training needs them only at the masked tokens,

@@ -7,7 +7,10 @@ Chapter 7. Pre-training needs no labels: the problems are generated from the tex
   position (labels are -100 everywhere else, which cross-entropy ignores). Special tokens
   ([CLS], [SEP]) and padding are never chosen.
 - Next-sentence prediction: sentence A and a sentence B that follows it (label 1) or a
-  sentence from another document (label 0), half and half.
+  sentence from another document (label 0), half and half. This is the convention of the
+  study notes the course follows; BERT's reference code (create_pretraining_data.py) and
+  Hugging Face's ``BertForPreTraining`` use the opposite one: 0 = IsNext (B follows A),
+  1 = NotNext (B is random). Swap the labels (1 - label) before comparing with them.
 
 WordPiece vocabularies are trained with Hugging Face ``tokenizers``, not written by hand.
 """
@@ -113,7 +116,8 @@ def nsp_pairs(documents: Sequence[Sequence[str]], *, seed: int = 0) -> list[tupl
     """(sentence A, sentence B, label) for every sentence that has a successor in its document.
 
     Half the time (by a seeded coin) B is the next sentence (label 1); otherwise B is a random
-    sentence of another document (label 0). Needs at least two documents.
+    sentence of another document (label 0). Needs at least two documents. (BERT's reference code
+    and Hugging Face label the other way round: 0 = IsNext; see the module's docstring.)
     """
     if sum(1 for doc in documents if doc) < 2:
         raise ValueError("next-sentence pairs need at least two non-empty documents to draw 'not next' sentences from")
@@ -216,7 +220,7 @@ class PretrainingBatch:
     token_type_ids: torch.Tensor
     attention_mask: torch.Tensor
     mlm_labels: torch.Tensor  # (B, L): original ids at the chosen positions, -100 elsewhere
-    nsp_labels: torch.Tensor  # (B,): 1 when B follows A
+    nsp_labels: torch.Tensor  # (B,): 1 when B follows A (BERT's code and Hugging Face: 0)
 
     def to(self, device: str | torch.device) -> PretrainingBatch:
         return PretrainingBatch(*(t.to(device) for t in (self.input_ids, self.token_type_ids, self.attention_mask,
