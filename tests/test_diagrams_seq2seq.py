@@ -42,7 +42,7 @@ def test_the_sizes_written_are_the_configs():
     written = "\n".join(texts(fig))
     for size in ["E=48", "H=96", "V=4,567", "source vocabulary 321", "target vocabulary 4,567", "LSTM, 1 layer"]:
         assert size in written, size
-    assert "(1, H=96)" in written and "m_S" in written  # the context's shape, and the LSTM's memory cell
+    assert "(1, H=96)" in written and "$c = (h_{4}, m_{4})$" in written  # the context's shape, the LSTM's memory
     other = draw_seq2seq(dataclasses.replace(config, emb_dim=8, hidden_size=12, cell="gru"))
     assert "E=8" in "\n".join(texts(other)) and "H=96" not in "\n".join(texts(other))
 

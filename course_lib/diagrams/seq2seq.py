@@ -65,9 +65,9 @@ def _cell_name(config: Seq2SeqConfig) -> str:
     return f"{config.cell.upper()}, {layers}"
 
 
-def _context_text(config: Seq2SeqConfig) -> str:
+def _context_text(config: Seq2SeqConfig, length: int) -> str:
     """What the context box says: c = h_S (with the LSTM's memory cell m_S), its shape, and that it is ĥ_0."""
-    state = "$c = h_S$" if config.cell != "lstm" else "$c = (h_S, m_S)$"
+    state = f"$c = h_{{{length}}}$" if config.cell != "lstm" else f"$c = (h_{{{length}}}, m_{{{length}}})$"
     return f"context\n{state}\n({config.num_layers}, H={config.hidden_size})\n" r"$= \hat h_0$"
 
 
@@ -133,7 +133,7 @@ def draw_seq2seq(config: Seq2SeqConfig, source: Sequence[str] = ("Hello", ",", "
     ctx_bottom, ctx_top = y_layer[0] - 0.05, y_layer[-1] + _H + 0.05
     ctx_y = min(ctx_bottom, (ctx_bottom + ctx_top) / 2 - 0.75)
     ctx_h = max(ctx_top - ctx_bottom, 1.5)
-    box(ax, ctx_x - 0.1, ctx_y, _W + 0.2, ctx_h, _context_text(config), "context", fontsize=8)
+    box(ax, ctx_x - 0.1, ctx_y, _W + 0.2, ctx_h, _context_text(config, n_src), "context", fontsize=8)
     for y in y_layer:
         arrow(ax, (enc_x[-1] + _W, y + _H / 2), (ctx_x - 0.1, y + _H / 2))
         arrow(ax, (ctx_x + _W + 0.1, y + _H / 2), (dec_x[0], y + _H / 2))
