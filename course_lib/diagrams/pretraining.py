@@ -329,6 +329,6 @@ def draw_noisings(tokens: Sequence[str] = ("The", "cat", "sat", "on", "the", "ma
         else:
             note = f"{len(row)} in; decoder writes all {len(original)}"
         label(ax, name_width + widest + 0.2, y + 0.22, note, fontsize=7.5, ha="left", color="#333333")
-    label(ax, width / 2, height - 0.3, "One sentence, six corruptions: <mask> (BART) in red, T5's sentinels in"
+    label(ax, width / 2, height - 0.3, "One text, six corruptions: <mask> (BART) in red, T5's sentinels in"
           " purple, the spans T5's decoder writes in green", fontsize=9)
     return fig
