@@ -128,6 +128,11 @@ def plain_markdown(text: str, cited: dict[str, tuple[str, str]]) -> str:
                   lambda m: f"**Exercise{': ' + m.group(2) if m.group(2) else ''}**\n\n{m.group(3)}", text, flags=re.S | re.M)
     text = re.sub(r"^(`{3,})\{solution\}[^\n]*\n(?::[^\n]*\n)*\n?(.*?)\n\1$",
                   lambda m: f"<details><summary>Solution</summary>\n\n{m.group(2)}\n\n</details>", text, flags=re.S | re.M)
+    # an admonition (the chapter's objectives): its title in bold, then its body
+    text = re.sub(r"^(:{3,})\{admonition\} ?([^\n]*)\n(?::[^\n]*\n)*\n?(.*?)\n\1$",
+                  lambda m: f"**{m.group(2)}**\n\n{m.group(3)}", text, flags=re.S | re.M)
+    # a glued number has no value outside the book's build: name the variable the cell above computed
+    text = re.sub(r"\{glue:text\}`([^`:]*)(?::[^`]*)?`", r"`\1`", text)
     return text
 
 

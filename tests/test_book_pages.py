@@ -18,7 +18,7 @@ import jupytext
 BOOK = ROOT / "book"
 CHAPTERS = ["01-rnn-taxonomy", "02-encoder-context", "03-greedy-decoding", "04-teacher-forcing", "05-attention",
             "06-transformer", "07-bert", "08-t5-bart"]
-MYST_ONLY = re.compile(r"\{(term|cite:[pt]|doc|download)\}`|^`{3,}\{(exercise|solution)\}", re.M)
+MYST_ONLY = re.compile(r"\{(term|cite:[pt]|doc|download|glue:text)\}`|^`{3,}\{(exercise|solution)\}|^:{3,}\{", re.M)
 
 
 def load_launch():
