@@ -3,33 +3,13 @@ token (a long source elided), bad arguments refused, Hangul drawn without missin
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
-import warnings
 
 import pytest
-from matplotlib.figure import Figure
 
-from course_lib.diagrams import COLORS
 from course_lib.diagrams.attention import MAX_SOURCE, SHOWN, draw_attention_steps, draw_bahdanau_step
 from course_lib.seq2seq import Seq2SeqConfig
-
-
-def texts(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
-
-
-def boxes(fig: Figure, kind: str) -> list:
-    wanted = COLORS[kind]
-    return [p for ax in fig.axes for p in ax.patches
-            if "#%02x%02x%02x" % tuple(round(255 * c) for c in p.get_facecolor()[:3]) == wanted]
-
-
-def rendered(fig: Figure) -> Figure:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be an error
-        fig.savefig(io.BytesIO(), format="png")
-    return fig
+from tests.diagram_helpers import boxes, rendered, texts
 
 
 def test_the_five_steps_carry_the_configs_shapes():

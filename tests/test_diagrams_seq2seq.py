@@ -3,37 +3,16 @@ right and wrong tokens marked, bad arguments refused, Hangul drawn without missi
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
-import warnings
 
 import pytest
-from matplotlib.figure import Figure
 
-from course_lib.diagrams import COLORS
 from course_lib.diagrams.seq2seq import MAX_LAYERS, MAX_TOKENS, draw_seq2seq, draw_teacher_forcing
 from course_lib.seq2seq import Seq2SeqConfig
+from tests.diagram_helpers import boxes, rendered, texts
 
 SOURCE = ["Hello", ",", "world", "!"]
 TARGET = ["세상아", ",", "안녕", "!"]
-
-
-def texts(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
-
-
-def boxes(fig: Figure, kind: str) -> list:
-    """The box patches of one kind (by the colour of COLORS[kind])."""
-    wanted = COLORS[kind]
-    return [p for ax in fig.axes for p in ax.patches
-            if "#%02x%02x%02x" % tuple(round(255 * c) for c in p.get_facecolor()[:3]) == wanted]
-
-
-def rendered(fig: Figure) -> Figure:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be an error
-        fig.savefig(io.BytesIO(), format="png")
-    return fig
 
 
 def test_the_sizes_written_are_the_configs():

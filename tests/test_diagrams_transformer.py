@@ -3,29 +3,16 @@ where ``norm_first`` puts it, masks computed as the model computes them, bad arg
 from __future__ import annotations
 
 import dataclasses
-import io
-import warnings
 
 import pytest
-from matplotlib.figure import Figure
 
 from course_lib.diagrams.transformer import (draw_attention_masks, draw_multi_head_attention, draw_transformer,
                                              draw_transformer_stacks)
 from course_lib.transformer import TransformerConfig
+from tests.diagram_helpers import rendered, texts
 
 SOURCE = ["take", "your", "time", "<pad>", "<pad>"]
 TARGET = ["<bos>", "천천히", "<eos>", "<pad>"]
-
-
-def texts(fig: Figure) -> list[str]:
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
-
-
-def rendered(fig: Figure) -> Figure:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be an error
-        fig.savefig(io.BytesIO(), format="png")
-    return fig
 
 
 def test_the_sizes_written_are_the_configs():

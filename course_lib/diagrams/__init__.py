@@ -15,6 +15,8 @@ dark theme alike.
 from __future__ import annotations
 
 import matplotlib.patches
+from typing import Sequence
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -72,3 +74,16 @@ def arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], text: 
 def label(ax: Axes, x: float, y: float, text: str, *, fontsize: float = 10, **kw) -> None:
     """Free text (a title of a group of boxes, a note), centred at (x, y)."""
     ax.text(x, y, text, ha=kw.pop("ha", "center"), va=kw.pop("va", "center"), fontsize=fontsize, **kw)
+
+
+def figure_tokens(tokens: Sequence[str], name: str, limit: int) -> list[str]:
+    """``tokens`` as a list of 1..limit non-empty strings (what fits on a figure), else a ValueError naming
+    the argument."""
+    if isinstance(tokens, str):
+        raise ValueError(f"{name} must be a sequence of tokens, not one string: {tokens!r}")
+    tokens = list(tokens)
+    if not 1 <= len(tokens) <= limit:
+        raise ValueError(f"{name} must hold 1 to {limit} tokens to fit on the figure, got {len(tokens)}")
+    if not all(isinstance(t, str) and t for t in tokens):
+        raise ValueError(f"{name} must hold non-empty strings, got {tokens!r}")
+    return tokens

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from matplotlib.figure import Figure
 
-from course_lib.diagrams import arrow, box, canvas, label
+from course_lib.diagrams import arrow, box, canvas, figure_tokens, label
 from course_lib.seq2seq import Seq2SeqConfig
 
 __all__ = ["draw_attention_steps", "draw_bahdanau_step", "MAX_SOURCE"]
@@ -29,18 +29,6 @@ def _checked(config: Seq2SeqConfig) -> Seq2SeqConfig:
     if not isinstance(config, Seq2SeqConfig):
         raise TypeError(f"expected a Seq2SeqConfig, got {type(config).__name__}")
     return dataclasses.replace(config)  # runs __post_init__'s checks on the current values
-
-
-def _source(tokens: Sequence[str]) -> list[str]:
-    """``tokens`` as a list of 1..MAX_SOURCE non-empty strings, else a ValueError."""
-    if isinstance(tokens, str):
-        raise ValueError(f"source must be a sequence of tokens, not one string: {tokens!r}")
-    tokens = list(tokens)
-    if not 1 <= len(tokens) <= MAX_SOURCE:
-        raise ValueError(f"source must hold 1 to {MAX_SOURCE} tokens to fit on the figure, got {len(tokens)}")
-    if not all(isinstance(t, str) and t for t in tokens):
-        raise ValueError(f"source must hold non-empty strings, got {tokens!r}")
-    return tokens
 
 
 def _encoder_row(ax, tokens: list[str], x0: float, width: float, y: float) -> list[tuple[float, float]]:
@@ -77,7 +65,7 @@ def draw_attention_steps(config: Seq2SeqConfig, source: Sequence[str] = ("take",
     whose argmax is ``output``.
     """
     config = _checked(config)
-    tokens = _source(source)
+    tokens = figure_tokens(source, "source", MAX_SOURCE)
     if not isinstance(output, str) or not output:
         raise ValueError(f"output must be a non-empty string, got {output!r}")
     H, S, V = config.hidden_size, len(tokens), config.tgt_vocab_size
@@ -127,7 +115,7 @@ def draw_bahdanau_step(config: Seq2SeqConfig, source: Sequence[str] = ("2020년"
     s_i = f(s_{i-1}, y_{i-1}, c_i) from [embedding of y_{i-1}; c_i], and W_out [s_i; c_i] gives the logits.
     ``attention_size`` A defaults to H, as in ``course_lib.attention``."""
     config = _checked(config)
-    tokens = _source(source)
+    tokens = figure_tokens(source, "source", MAX_SOURCE)
     H, E, V, S = config.hidden_size, config.emb_dim, config.tgt_vocab_size, len(tokens)
     A = attention_size if attention_size is not None else H
     if not isinstance(A, int) or A < 1:

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from course_lib.bert import BertConfig
-from course_lib.diagrams import COLORS, arrow, box, canvas, label
+from course_lib.diagrams import COLORS, arrow, box, canvas, figure_tokens, label
 from course_lib.noising import (document_rotation, sentence_permutation, span_corruption, split_sentences,
                                 t5_sentinel_tokens, text_infilling, token_deletion, token_masking)
 from course_lib.transformer import causal_mask
@@ -50,18 +50,6 @@ def _checked(config: BertConfig) -> BertConfig:
     return dataclasses.replace(config)  # runs __post_init__'s checks on the current values
 
 
-def _tokens(tokens: Sequence[str], name: str, limit: int) -> list[str]:
-    """``tokens`` as a list of 1..limit non-empty strings, else a ValueError naming the argument."""
-    if isinstance(tokens, str):
-        raise ValueError(f"{name} must be a sequence of tokens, not one string: {tokens!r}")
-    tokens = list(tokens)
-    if not 1 <= len(tokens) <= limit:
-        raise ValueError(f"{name} must hold 1 to {limit} tokens to fit on the figure, got {len(tokens)}")
-    if not all(isinstance(t, str) and t for t in tokens):
-        raise ValueError(f"{name} must hold non-empty strings, got {tokens!r}")
-    return tokens
-
-
 def _layer_names(num_layers: int) -> list[str]:
     """The names of the layer boxes: every layer up to MAX_LAYERS_DRAWN, else first, middle range, last."""
     if num_layers <= MAX_LAYERS_DRAWN:
@@ -82,7 +70,7 @@ def draw_bert_inputs(config: BertConfig, tokens_a: Sequence[str] = ("the", "cat"
     ``config``: token (vocab x H), segment (type_vocab_size x H) and position (max_position x H).
     """
     config = _checked(config)
-    a, b = _tokens(tokens_a, "tokens_a", MAX_TOKENS - 3), _tokens(tokens_b, "tokens_b", MAX_TOKENS - 3)
+    a, b = figure_tokens(tokens_a, "tokens_a", MAX_TOKENS - 3), figure_tokens(tokens_b, "tokens_b", MAX_TOKENS - 3)
     tokens = ["[CLS]", *a, "[SEP]", *b, "[SEP]"]
     n = len(tokens)
     if n > MAX_TOKENS:
@@ -193,8 +181,8 @@ def draw_attention_patterns(source: Sequence[str] = ("Hello", ",", "world", "!")
     cell is a key the query sees, a white one a key its mask hides; the masks are
     ``course_lib.transformer.causal_mask`` for GPT and the decoder, none for BERT and the encoder.
     """
-    src = _tokens(source, "source", MAX_PATTERN_TOKENS)
-    tgt = _tokens(target, "target", MAX_PATTERN_TOKENS)
+    src = figure_tokens(source, "source", MAX_PATTERN_TOKENS)
+    tgt = figure_tokens(target, "target", MAX_PATTERN_TOKENS)
     n, m = len(src), len(tgt)
     full_src = [[True] * n for _ in range(n)]
     causal_src = causal_mask(n).tolist()
@@ -256,7 +244,7 @@ def noising_rows(tokens: Sequence[str], *, full_stop: str = ".", rng: int = 0) -
     corruption 6), so that each row can be reproduced alone. The sentence needs at least two
     sentences (ending with ``full_stop``) for the permutation to have something to permute.
     """
-    words = _tokens(tokens, "tokens", MAX_NOISE_TOKENS)
+    words = figure_tokens(tokens, "tokens", MAX_NOISE_TOKENS)
     if len(words) < 4:
         raise ValueError(f"tokens must hold at least 4 tokens for every corruption to apply, got {len(words)}")
     if isinstance(rng, bool) or not isinstance(rng, int):

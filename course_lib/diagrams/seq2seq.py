@@ -21,7 +21,7 @@ from typing import Sequence
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from course_lib.diagrams import arrow, box, canvas, label
+from course_lib.diagrams import arrow, box, canvas, figure_tokens, label
 from course_lib.seq2seq import Seq2SeqConfig
 
 __all__ = ["draw_seq2seq", "draw_teacher_forcing", "MAX_LAYERS", "MAX_TOKENS"]
@@ -46,18 +46,6 @@ def _checked(config: Seq2SeqConfig) -> Seq2SeqConfig:
     if checked.num_layers > MAX_LAYERS:
         raise ValueError(f"num_layers {checked.num_layers}: a diagram draws at most {MAX_LAYERS} layers")
     return checked
-
-
-def _tokens(tokens: Sequence[str], name: str, limit: int = MAX_TOKENS) -> list[str]:
-    """``tokens`` as a list of 1..limit strings, else a ValueError naming the argument."""
-    if isinstance(tokens, str):
-        raise ValueError(f"{name} must be a sequence of tokens, not one string: {tokens!r}")
-    tokens = list(tokens)
-    if not 1 <= len(tokens) <= limit:
-        raise ValueError(f"{name} must hold 1 to {limit} tokens to fit on the figure, got {len(tokens)}")
-    if not all(isinstance(t, str) and t for t in tokens):
-        raise ValueError(f"{name} must hold non-empty strings, got {tokens!r}")
-    return tokens
 
 
 def _cell_name(config: Seq2SeqConfig) -> str:
@@ -99,7 +87,7 @@ def draw_seq2seq(config: Seq2SeqConfig, source: Sequence[str] = ("Hello", ",", "
     decoding) a dashed arrow takes each step's argmax back in as the next step's input.
     """
     config = _checked(config)
-    source, target = _tokens(source, "source"), _tokens(target, "target")
+    source, target = figure_tokens(source, "source", MAX_TOKENS), figure_tokens(target, "target", MAX_TOKENS)
     layers = config.num_layers
     dec_in, dec_out = [BOS, *target], [*target, EOS]
     n_src, n_tgt = len(source), len(dec_out)
@@ -220,12 +208,12 @@ def draw_teacher_forcing(config: Seq2SeqConfig, target: Sequence[str] = ("세상
     mistake being carried forward. Wrong tokens have a red edge and a ✗.
     """
     config = _checked(config)
-    gold = [*_tokens(target, "target", MAX_TOKENS - 1), EOS]
-    teacher_forced = gold if teacher_forced is None else _tokens(teacher_forced, "teacher_forced")
+    gold = [*figure_tokens(target, "target", MAX_TOKENS - 1), EOS]
+    teacher_forced = gold if teacher_forced is None else figure_tokens(teacher_forced, "teacher_forced", MAX_TOKENS)
     if len(teacher_forced) != len(gold):
         raise ValueError(f"teacher_forced must hold one prediction per target step ({len(gold)}: the target"
                          f" and <eos>), got {len(teacher_forced)}")
-    free_running = teacher_forced if free_running is None else _tokens(free_running, "free_running")
+    free_running = teacher_forced if free_running is None else figure_tokens(free_running, "free_running", MAX_TOKENS)
     if len(free_running) > len(gold):
         raise ValueError(f"free_running may hold at most {len(gold)} predictions (the target and <eos>),"
                          f" got {len(free_running)}")
