@@ -6,8 +6,8 @@ is a function that takes a config (or the sentence to show) and returns a
 ``matplotlib.figure.Figure``, so the figure states the sizes of the model the chapter builds,
 renders offline, and draws Hangul with the font ``course_lib.plots`` sets up.
 
-One module per chapter's topic: ``seq2seq`` (chapters 2-4), ``attention`` (5),
-``transformer`` (6), ``pretraining`` (7-8). This package holds what they share: one canvas,
+One module per chapter's topic: ``seq2seq`` (chapters 1-4), ``attention`` (5),
+``transformer`` (6), ``pretraining`` (7-8), ``korean`` (the appendix on Korean tokens). This package holds what they share: one canvas,
 one box, one arrow, and one colour per kind of part, the same in every chapter (an encoder is
 always blue, a decoder always orange), on a white background that reads in the light and the
 dark theme alike.
