@@ -47,8 +47,10 @@ def test_bad_arguments_are_refused():
         draw_token_units({f"u{i}": ["a"] for i in range(MAX_UNITS + 1)}, {f"u{i}": 1 for i in range(MAX_UNITS + 1)}, 64)
     with pytest.raises(ValueError, match="not one string"):
         draw_token_units({"words": "나는 고양이를"}, SIZES, 64)
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match=f"unit 'words' must hold 1 to {MAX_TOKENS} tokens to fit on the figure"):
         draw_token_units({"words": ["x"] * (MAX_TOKENS + 1)}, SIZES, 64)
+    with pytest.raises(ValueError, match="non-empty"):
+        draw_token_units({"words": ["나는", ""]}, SIZES, 64)
     with pytest.raises(ValueError, match="vocabulary size"):
         draw_token_units({"pieces": ["a"]}, SIZES, 64)
     with pytest.raises(ValueError, match="emb_dim"):

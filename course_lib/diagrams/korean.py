@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from course_lib.diagrams import arrow, box, canvas, label
+from course_lib.diagrams import arrow, box, canvas, figure_tokens, label
 
 __all__ = ["draw_token_units", "MAX_UNITS", "MAX_TOKENS"]
 
@@ -31,11 +31,7 @@ def draw_token_units(units: Mapping[str, Sequence[str]], vocab_sizes: Mapping[st
         raise ValueError(f"emb_dim must be a positive int, got {emb_dim!r}")
     rows = {}
     for name, tokens in units.items():
-        if isinstance(tokens, str):
-            raise ValueError(f"unit {name!r}: give a sequence of tokens, not one string")
-        tokens = list(tokens)
-        if not 1 <= len(tokens) <= MAX_TOKENS or not all(isinstance(t, str) and t for t in tokens):
-            raise ValueError(f"unit {name!r} must hold 1 to {MAX_TOKENS} non-empty tokens, got {tokens!r}")
+        tokens = figure_tokens(tokens, f"unit {name!r}", MAX_TOKENS)
         size = vocab_sizes.get(name)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"unit {name!r} needs a positive int vocabulary size, got {size!r}")
