@@ -4,7 +4,8 @@ One module per concept. Models: ``rnn``, ``seq2seq``, ``decoding``, ``attention`
 ``bert``, ``pretraining``, ``t5``, ``bart``, ``noising``, ``text_to_text``. Data: ``data`` (text to
 padded batches), ``tasks`` (the generated tasks), ``en_ko_grammar`` (the English→Korean grammar).
 Around them: ``inputs`` (checks on token ids and lengths), ``train``, ``metrics``, ``recipes``,
-``plots``, ``tables``, ``checkpoints``, ``device``, ``benchmark_results``. Import what a chapter
+``plots``, ``tables``, ``checkpoints``, ``device``, ``benchmark_results``, and
+``assignment_parts`` (the assignments grade each part on its own). Import what a chapter
 needs from its module; the two helpers every chapter uses are re-exported here.
 """
 from course_lib.device import get_device, seed_everything

@@ -21,7 +21,8 @@ MARKED_MODULES = {
     "test_hostile": "grading",
 }
 MARKED_TESTS = {  # (module, test function) -> marker
-    ("test_assignments", "test_wrong_solution_passes_visible_tests_but_fails_hidden_ones"): "slow",  # 99 x 2 runs
+    ("test_assignments", "test_wrong_solution_loses_only_its_parts_points"): "slow",  # a full run per wrong solution
+    ("test_assignments", "test_visible_tests_reject_at_least_half_of_the_wrong_solutions"): "slow",
     ("test_course_tools", "test_book_build_fails_naming_the_chapter_and_cell_that_raised"): "slow",  # a book build
     ("test_course_tools", "test_book_chapters_are_executed_again_when_course_lib_changes"): "slow",  # three builds
     ("test_course_tools", "test_book_chapters_are_executed_at_the_same_time"): "slow",  # a book build

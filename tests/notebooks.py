@@ -1,6 +1,7 @@
 """Running an assignment notebook's code in this process, with chosen code in its solution cells.
 
-Used to check that every hidden test catches at least one plausible wrong solution: the
+Used to check that the visible tests catch most plausible wrong solutions, the hidden tests
+catch all of them, and each costs only its own part's points. The
 wrong solutions live in tests/wrong_solutions/<assignment>/<name>.py, each starting with
     # replaces: <grade_id of the solution cell>
     # fails: <grade_id of the test cell whose hidden tests catch it>

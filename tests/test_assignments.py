@@ -1,4 +1,5 @@
-"""Assignments: released notebooks up to date and free of hidden tests; hidden tests that bite."""
+"""Assignments: released and free of hidden tests; visible tests that catch most mistakes, hidden
+tests that catch all of them, and one mistake costing one part's points."""
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,25 @@ def test_every_hidden_test_cell_catches_a_wrong_solution(name):
 
 
 @pytest.mark.parametrize("wrong", wrong_solutions(), ids=lambda w: f"{w.assignment}/{w.name}")
-def test_wrong_solution_passes_visible_tests_but_fails_hidden_ones(wrong):
-    visible = run_cells(wrong.assignment, released=True, replace={wrong.replaces: wrong.code}, stop_after=wrong.fails)
-    assert visible[wrong.fails] is None, f"the visible tests already catch it: {visible[wrong.fails]!r}"
-    hidden = run_cells(wrong.assignment, released=False, replace={wrong.replaces: wrong.code}, stop_after=wrong.fails)
+def test_wrong_solution_loses_only_its_parts_points(wrong):
+    """The hidden tests reject it, with an assertion's message, in its own part and no other."""
+    hidden = run_cells(wrong.assignment, released=False, replace={wrong.replaces: wrong.code})
     assert isinstance(hidden[wrong.fails], AssertionError), f"the hidden tests of {wrong.fails} let it pass"
+    others = {gid: repr(err) for gid, err in hidden.items() if err is not None and gid != wrong.fails}
+    assert not others, f"one mistake in {wrong.replaces} also costs the points of {others}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_visible_tests_reject_at_least_half_of_the_wrong_solutions(name):
+    """A learner who runs the visible tests catches most honest mistakes before submitting."""
+    kept = wrong_solutions(name)
+    assert kept, f"no wrong solutions in tests/wrong_solutions/{name}"
+    caught, missed = [], []
+    for wrong in kept:
+        visible = run_cells(name, released=True, replace={wrong.replaces: wrong.code}, stop_after=wrong.fails)
+        others = {gid: repr(err) for gid, err in visible.items() if err is not None and gid != wrong.fails}
+        assert not others, f"{wrong.name} (in {wrong.replaces}) also fails the visible tests of {others}"
+        (caught if visible[wrong.fails] is not None else missed).append(wrong.name)
+    share = len(caught) / len(kept)
+    print(f"{name}: the visible tests reject {len(caught)} of {len(kept)} wrong solutions ({share:.0%})")
+    assert share >= 0.5, f"the visible tests reject only {len(caught)} of {len(kept)}; they miss {missed}"
