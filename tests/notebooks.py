@@ -52,6 +52,18 @@ def notebook_path(assignment: str, released: bool) -> Path:
     return path
 
 
+def own_tests(assignment: str, solution: str) -> list[str]:
+    """grade_ids of the test cells between solution cell ``solution`` and the next solution cell:
+    the tests of that function, in notebook order, which a mistake in it may fail (and no others)."""
+    own, inside = [], False
+    for cell in read_cells(notebook_path(assignment, released=False)):
+        if is_solution(cell):
+            inside = grade_id(cell) == solution
+        elif inside and is_test(cell):
+            own.append(grade_id(cell))
+    return own
+
+
 def run_cells(assignment: str, *, released: bool, replace: dict[str, str] | None = None,
               stop_after: str | None = None) -> dict[str, BaseException | None]:
     """Execute the notebook's code cells in order; return each graded cell's exception (None = passed).

@@ -6,7 +6,7 @@ import pytest
 
 from course_tools import assignments
 from course_tools.notebooks import HIDDEN_BEGIN, read_cells
-from tests.notebooks import is_test, notebook_path, run_cells, wrong_solutions
+from tests.notebooks import is_test, notebook_path, own_tests, run_cells, wrong_solutions
 from tests.conftest import ROOT
 
 ASSIGNMENTS = assignments.known_assignments(ROOT)
@@ -45,10 +45,13 @@ def test_every_hidden_test_cell_catches_a_wrong_solution(name):
 
 @pytest.mark.parametrize("wrong", wrong_solutions(), ids=lambda w: f"{w.assignment}/{w.name}")
 def test_wrong_solution_loses_only_its_parts_points(wrong):
-    """The hidden tests reject it, with an assertion's message, in its own part and no other."""
+    """The hidden tests reject it, with an assertion's message, and only the tests of the function it
+    replaces may fail (the test cells after that solution cell, up to the next one)."""
+    own = own_tests(wrong.assignment, wrong.replaces)
+    assert wrong.fails in own, f"{wrong.fails} does not test {wrong.replaces} (its tests: {sorted(own)})"
     hidden = run_cells(wrong.assignment, released=False, replace={wrong.replaces: wrong.code})
     assert isinstance(hidden[wrong.fails], AssertionError), f"the hidden tests of {wrong.fails} let it pass"
-    others = {gid: repr(err) for gid, err in hidden.items() if err is not None and gid != wrong.fails}
+    others = {gid: repr(err) for gid, err in hidden.items() if err is not None and gid not in own}
     assert not others, f"one mistake in {wrong.replaces} also costs the points of {others}"
 
 
@@ -59,10 +62,11 @@ def test_visible_tests_reject_at_least_half_of_the_wrong_solutions(name):
     assert kept, f"no wrong solutions in tests/wrong_solutions/{name}"
     caught, missed = [], []
     for wrong in kept:
-        visible = run_cells(name, released=True, replace={wrong.replaces: wrong.code}, stop_after=wrong.fails)
-        others = {gid: repr(err) for gid, err in visible.items() if err is not None and gid != wrong.fails}
+        own = own_tests(name, wrong.replaces)
+        visible = run_cells(name, released=True, replace={wrong.replaces: wrong.code}, stop_after=own[-1])
+        others = {gid: repr(err) for gid, err in visible.items() if err is not None and gid not in own}
         assert not others, f"{wrong.name} (in {wrong.replaces}) also fails the visible tests of {others}"
-        (caught if visible[wrong.fails] is not None else missed).append(wrong.name)
+        (caught if any(visible.get(gid) is not None for gid in own) else missed).append(wrong.name)
     share = len(caught) / len(kept)
     print(f"{name}: the visible tests reject {len(caught)} of {len(kept)} wrong solutions ({share:.0%})")
     assert share >= 0.5, f"the visible tests reject only {len(caught)} of {len(kept)}; they miss {missed}"
