@@ -17,17 +17,34 @@ from course_tools.grading import run_worker
 from course_tools.sandbox import bwrap_problem
 from tests.conftest import ROOT
 from tests.helpers import ASSIGNMENT, answered, grade, submit
-from tests.hostile import course_copy
+from course_tools.notebooks import grade_id, read_cells
+from tests.hostile import course_copy, with_code
+from tests.notebooks import is_solution, is_test, notebook_path, own_tests, wrong_solutions
 
 
-def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
+def _one_early_mistake(course, assignment: str) -> tuple[dict, float]:
+    """The reference solution with the first part's function replaced by a kept wrong solution,
+    and the points that part's tests are worth (what the mistake may cost, and no more)."""
+    cells = read_cells(notebook_path(assignment, released=False))
+    first = next(grade_id(c) for c in cells if is_solution(c))
+    wrong = next(w for w in wrong_solutions(assignment) if w.replaces == first)
+    own = set(own_tests(assignment, first))
+    points = sum(c["metadata"]["nbgrader"]["points"] for c in cells if is_test(c) and grade_id(c) in own)
+    return with_code(answered(course, assignment), **{first: wrong.code}), float(points)
+
+
+def test_grading_three_students_gives_full_marks_zero_and_one_parts_loss(tmp_path):
     """Every assignment, sandboxed where bubblewrap is installed: the reference solution scores
-    full marks with nothing flagged, the untouched release zero."""
+    full marks with nothing flagged, the untouched release zero, and a mistake in the first part
+    (which later parts call) costs that part's points only."""
     course = course_copy(tmp_path)
     assignments = known_assignments(course)
+    costs = {}
     for assignment in assignments:
         submit(course, "alice", answered(course, assignment), assignment)
         submit(course, "bob", course / "assignments" / assignment / f"{assignment}.ipynb", assignment)
+        notebook, costs[assignment] = _one_early_mistake(course, assignment)
+        submit(course, "dave", notebook, assignment)
     (course / "submitted" / "stray.txt").write_text("not a student")
     (course / "submitted" / "carol").mkdir()
 
@@ -36,12 +53,13 @@ def test_grading_two_students_gives_full_marks_and_zero(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     with open(course / "grades.csv", newline="") as f:
         rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
-    assert set(rows) == {(s, a) for s in ("alice", "bob") for a in assignments}
+    assert set(rows) == {(s, a) for s in ("alice", "bob", "dave") for a in assignments}
     for assignment in assignments:
-        alice, bob = rows["alice", assignment], rows["bob", assignment]
+        alice, bob, dave = rows["alice", assignment], rows["bob", assignment], rows["dave", assignment]
         assert float(alice["score"]) == float(alice["max_score"]) > 0, (assignment, alice)
         assert float(bob["score"]) == 0, (assignment, bob)
-        for student in ("alice", "bob"):
+        assert float(dave["score"]) == float(dave["max_score"]) - costs[assignment], (assignment, dave)
+        for student in ("alice", "bob", "dave"):
             assert (course / "feedback" / student / assignment / f"{assignment}.html").is_file()
     assert "submitted/stray.txt: a stray file" in result.stdout
     assert "submitted/carol: an empty student folder" in result.stdout

@@ -22,7 +22,7 @@ import pytest
 from course_tools.notebooks import hidden_test_lines
 from course_tools.sandbox import INSTALL_HINT, bwrap_problem
 from tests.conftest import ROOT
-from tests.hostile import ASSIGNMENT, CASES, HONEST, NOTEBOOK, grade_corpus
+from tests.hostile import ASSIGNMENT, CASES, HONEST, MAX_SCORE, NOTEBOOK, grade_corpus
 
 pytestmark = [pytest.mark.skipif(bwrap_problem() is not None,
                                  reason=f"needs the sandbox: {bwrap_problem()} ({INSTALL_HINT})"),
@@ -64,7 +64,7 @@ def test_each_case_is_graded_as_expected_and_named(batch, case):
     assert "cap and was stopped" not in outcome["reason"], f"{case.name} ran into the whole run's cap"
     assert re.search(case.says, everything, re.I), f"the report does not say {case.says!r}: {everything}"
     if case.status == "graded":
-        assert outcome["max_score"] == 10  # edited points never change what the assignment is worth
+        assert outcome["max_score"] == MAX_SCORE  # edited points never change what the assignment is worth
         assert outcome["score"] == case.score, outcome
         assert batch.grades[case.name] == case.score
     else:

@@ -25,9 +25,34 @@ from types import SimpleNamespace
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENT = "05-attention"  # the quickest assignment to run: three parts, 10 points
+ASSIGNMENT = "06-transformer"  # quick to run (no training), and each part graded on its own
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-HONEST = {"alice": 10.0, "bob": 3.0}  # students whose grades the batch must leave alone
+
+
+def parts(notebook: dict) -> list[tuple[str, list[str], float]]:
+    """(solution cell, its own test cells, their points) in notebook order: the tests after a
+    solution cell, up to the next one, are that function's tests."""
+    found: list[tuple[str, list[str], float]] = []
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell["cell_type"] == "code":
+            found.append((meta["grade_id"], [], 0.0))
+        elif meta.get("grade") and found:
+            solution, tests, points = found[-1]
+            found[-1] = (solution, [*tests, meta["grade_id"]], points + float(meta.get("points", 0)))
+    return found
+
+
+def max_score(notebook: dict) -> float:
+    """What the assignment is worth: the points of all its test cells."""
+    return sum(float(c["metadata"]["nbgrader"].get("points", 0)) for c in notebook["cells"]
+               if c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
+_SOURCE = json.loads((ROOT / "solutions" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8"))
+(FIRST, (FIRST_TEST, *_), FIRST_POINTS), (SECOND, (SECOND_TEST, *_), _), (_, (THIRD_TEST, *_), _), *_ = parts(_SOURCE)
+MAX_SCORE = max_score(_SOURCE)
+HONEST = {"alice": MAX_SCORE, "bob": FIRST_POINTS}  # students whose grades the batch must leave alone
 
 
 @dataclass
@@ -98,7 +123,9 @@ def filled_release(release: dict, reference: dict[str, str], only: list[str] | N
 # callbacks of its own, which the grader must tell from a notebook's
 ALICE_PLOTS = ("%matplotlib inline\nimport matplotlib.pyplot as plt\n\n"
                "plt.plot([0, 1, 2], [0, 1, 4])\nplt.title('checking my scores')\nplt.show()")
-WRONG_SOFTMAX = "def masked_softmax(scores, mask):\n    return mask.float()  # wrong: ignores the scores\n"
+# an honest mistake in the first part: the first kept wrong solution of that function
+WRONG_FIRST = next(text for path in sorted((ROOT / "tests" / "wrong_solutions" / ASSIGNMENT).glob("*.py"))
+                   if f"# replaces: {FIRST}\n" in (text := path.read_text(encoding="utf-8")))
 FAKE_TORCH = '''\
 import torch as _real_torch
 
@@ -169,29 +196,29 @@ def _oversize(release: dict) -> dict:
 def _edited_metadata(release: dict) -> dict:
     nb = copy.deepcopy(release)
     cells = {(_gid(c)): c for c in nb["cells"]}
-    cells["test_masked_softmax"]["metadata"]["nbgrader"]["points"] = 100
-    cells["test_dot_attention"]["metadata"]["nbgrader"]["checksum"] = "0" * 32
-    cells["test_additive"]["metadata"]["nbgrader"]["schema_version"] = 99
-    cells["masked_softmax"]["metadata"]["nbgrader"]["grade_id"] = "my_own_cell"
-    cells["dot_attention"]["metadata"]["nbgrader"].update(grade=True, points=50)
+    cells[FIRST_TEST]["metadata"]["nbgrader"]["points"] = 100
+    cells[SECOND_TEST]["metadata"]["nbgrader"]["checksum"] = "0" * 32
+    cells[THIRD_TEST]["metadata"]["nbgrader"]["schema_version"] = 99
+    cells[FIRST]["metadata"]["nbgrader"]["grade_id"] = "my_own_cell"
+    cells[SECOND]["metadata"]["nbgrader"].update(grade=True, points=50)
     return nb
 
 
 def _duplicated(release: dict) -> dict:
     nb = copy.deepcopy(release)
-    test = nb["cells"][_index(nb, "test_masked_softmax")]
+    test = nb["cells"][_index(nb, FIRST_TEST)]
     fake = copy.deepcopy(test)
     fake["id"], fake["source"] = "fake-test", "pass  # a test that cannot fail"
-    solution = copy.deepcopy(nb["cells"][_index(nb, "masked_softmax")])
-    solution["id"], solution["source"] = "second-solution", WRONG_SOFTMAX
-    at = _index(nb, "masked_softmax")
+    solution = copy.deepcopy(nb["cells"][_index(nb, FIRST)])
+    solution["id"], solution["source"] = "second-solution", WRONG_FIRST
+    at = _index(nb, FIRST)
     nb["cells"][at:at] = [fake, solution]
     return nb
 
 
 def _deleted_test(release: dict) -> dict:
-    nb = with_code(release, masked_softmax=WRONG_SOFTMAX)
-    del nb["cells"][_index(nb, "test_masked_softmax")]
+    nb = with_code(release, **{FIRST: WRONG_FIRST})
+    del nb["cells"][_index(nb, FIRST_TEST)]
     return nb
 
 
@@ -241,8 +268,8 @@ CASES: list[Case] = [
         "import base64, os\nfrom IPython.display import display\n"
         "display({'image/png': base64.b64encode(os.urandom(30 * 2**20)).decode()}, raw=True)")),
          says=r"output truncated"),
-    # making the tests pass without doing the work (each would score 3 or 10 unguarded)
-    Case("patch-torch-allclose", lambda r, ref, t: after(with_code(r, masked_softmax=WRONG_SOFTMAX), "masked_softmax",
+    # making the tests pass without doing the work (each would score a part's points or more unguarded)
+    Case("patch-torch-allclose", lambda r, ref, t: after(with_code(r, **{FIRST: WRONG_FIRST}), FIRST,
                                                           "torch.allclose = lambda *args, **kwargs: True"),
          says=r"torch\.allclose", flagged=True),
     Case("patch-numpy-testing", lambda r, ref, t: after(r, "setup", (
@@ -251,11 +278,11 @@ CASES: list[Case] = [
     Case("patch-builtins", lambda r, ref, t: after(r, "setup", (
         "import builtins\nbuiltins.all = lambda iterable: True\nbuiltins.isinstance = lambda obj, cls: True")),
          says=r"builtins", flagged=True),
-    Case("patch-tensor-bool", lambda r, ref, t: after(with_code(r, masked_softmax=WRONG_SOFTMAX), "masked_softmax",
+    Case("patch-tensor-bool", lambda r, ref, t: after(with_code(r, **{FIRST: WRONG_FIRST}), FIRST,
                                                        "torch.Tensor.__bool__ = lambda self: True\n"
                                                        "torch.allclose = torch.eq  # a tensor of booleans, each now true"),
          says=r"Tensor|allclose", flagged=True),
-    Case("redefine-test-helpers", lambda r, ref, t: after(with_code(r, masked_softmax=WRONG_SOFTMAX), "setup", FAKE_TORCH),
+    Case("redefine-test-helpers", lambda r, ref, t: after(with_code(r, **{FIRST: WRONG_FIRST}), "setup", FAKE_TORCH),
          says=r"'torch'.*redefined", flagged=True),
     Case("input-transformer-blanks-cells", lambda r, ref, t: after(r, "setup", (
         "get_ipython().input_transformers_cleanup.append(lambda lines: [])")),
@@ -284,19 +311,19 @@ CASES: list[Case] = [
     Case("network", lambda r, ref, t: after(r, "setup", NETWORK_ATTEMPT.format(port=t.port)),
          says=r"imports socket", flagged=True),
     # a broken or edited notebook
-    Case("deleted-test-cell", lambda r, ref, t: _deleted_test(r), says=r"test_masked_softmax was deleted"),
-    Case("edited-test-cell", lambda r, ref, t: with_code(with_code(r, masked_softmax=WRONG_SOFTMAX),
-                                                         test_masked_softmax="pass  # nothing to fail"),
-         says=r"test_masked_softmax: locked cell edited"),
+    Case("deleted-test-cell", lambda r, ref, t: _deleted_test(r), says=rf"{FIRST_TEST} was deleted"),
+    Case("edited-test-cell", lambda r, ref, t: with_code(with_code(r, **{FIRST: WRONG_FIRST}),
+                                                         **{FIRST_TEST: "pass  # nothing to fail"}),
+         says=rf"{FIRST_TEST}: locked cell edited"),
     Case("duplicated-graded-cell", lambda r, ref, t: _duplicated(r), says=r"appears more than once"),
     Case("edited-metadata", lambda r, ref, t: _edited_metadata(r), says=r"grading metadata edited", flagged=True),
     Case("corrupt-json", lambda r, ref, t: json.dumps(r)[:5000], says=r"not valid JSON", status="failed", score=None),
     Case("oversize", lambda r, ref, t: _oversize(r), says=r"over the \d+ MB limit", status="failed", score=None),
-    Case("null-bytes", lambda r, ref, t: with_code(r, masked_softmax="def masked_softmax(scores, mask):\x00\n    return mask"),
+    Case("null-bytes", lambda r, ref, t: with_code(r, **{FIRST: "x = 1\x00\nraise ValueError('not done yet')"}),
          says=r"null bytes removed"),
     Case("wrong-nbformat", lambda r, ref, t: _nbformat3(r), says=r"nbformat 3", status="failed", score=None),
     # not an attack: honest work under the wrong name is graded as usual
-    Case("wrong-file-name", lambda r, ref, t: filled_release(r, ref), says=r"submitted as", score=10.0,
+    Case("wrong-file-name", lambda r, ref, t: filled_release(r, ref), says=r"submitted as", score=MAX_SCORE,
          filename=f"{ASSIGNMENT} (1).ipynb"),
 ]
 
@@ -306,7 +333,7 @@ def build_corpus(course: Path, targets: Targets, cases: list[Case] = CASES) -> N
     release = json.loads((course / "assignments" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8"))
     reference = reference_code(json.loads((course / "solutions" / ASSIGNMENT / NOTEBOOK).read_text(encoding="utf-8")))
     students = {"alice": (after(filled_release(release, reference), "setup", ALICE_PLOTS), NOTEBOOK),
-                "bob": (filled_release(release, reference, only=["masked_softmax"]), NOTEBOOK)}
+                "bob": (filled_release(release, reference, only=[FIRST]), NOTEBOOK)}
     for case in cases:
         students[case.name] = (case.build(release, reference, targets), case.filename)
     for student, (notebook, filename) in students.items():
