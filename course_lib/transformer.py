@@ -203,6 +203,48 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"key {tuple(key.shape)} and value {tuple(value.shape)} must have the same length")
 
 
+def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """(B, L, d_model) -> (B, h, L, d_k), head i holding features i*d_k .. (i+1)*d_k (as ``MultiHeadAttention``)."""
+    B, L, d_model = x.shape
+    check_heads(d_model, num_heads)
+    return x.view(B, L, num_heads, d_model // num_heads).transpose(1, 2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(B, h, L, d_k) -> (B, L, h * d_k): the heads side by side, [head_1; ...; head_h]; undoes ``split_heads``."""
+    B, h, L, d_k = x.shape
+    return x.transpose(1, 2).reshape(B, L, h * d_k)
+
+
+class PaperMultiHeadAttention(nn.Module):
+    """Multi-head attention with the paper's names and a plain interface: the chapter's assignment's reference.
+
+    ``W_q``, ``W_k``, ``W_v``, ``W_o`` hold W^Q, W^K, W^V, W^O (head i is rows i*d_k..(i+1)*d_k
+    of the first three); ``forward(query, key, value, mask)`` always returns the output
+    (B, Lq, d_model) and every head's weights (B, h, Lq, Lk). The same numbers as
+    ``MultiHeadAttention`` with the same weights, without its decoding cache, dropout or options.
+    """
+
+    def __init__(self, d_model: int, num_heads: int):
+        super().__init__()
+        check_heads(d_model, num_heads)
+        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        self.W_q = nn.Linear(d_model, d_model)
+        self.W_k = nn.Linear(d_model, d_model)
+        self.W_v = nn.Linear(d_model, d_model)
+        self.W_o = nn.Linear(d_model, d_model)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """query (B, Lq, d_model), key and value (B, Lk, d_model), bool mask broadcastable to (B, h, Lq, Lk)
+        -> output (B, Lq, d_model), weights (B, h, Lq, Lk)."""
+        q = split_heads(self.W_q(query), self.num_heads)
+        k = split_heads(self.W_k(key), self.num_heads)
+        v = split_heads(self.W_v(value), self.num_heads)
+        output, weights = scaled_dot_product_attention(q, k, v, mask, need_weights=True)
+        return self.W_o(merge_heads(output)), weights
+
+
 # ---------------------------------------------------------------------------------------------
 # Positions
 

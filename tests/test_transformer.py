@@ -11,8 +11,9 @@ from course_lib.checkpoints import load_torch_attention, load_torch_transformer
 from course_lib.decoding import beam_search, greedy_decode
 from course_lib.train import seq2seq_loss
 from course_lib.transformer import (DecoderLayer, EncoderLayer, LayerConfig, MultiHeadAttention,
-                                    SinusoidalPositionalEncoding, Transformer, TransformerConfig, causal_mask,
-                                    padding_mask, scaled_dot_product_attention)
+                                    PaperMultiHeadAttention, SinusoidalPositionalEncoding, Transformer,
+                                    TransformerConfig, causal_mask, merge_heads, padding_mask,
+                                    scaled_dot_product_attention, split_heads)
 
 D, HEADS = 32, 4
 # Tolerances, for float32 (24-bit mantissa: relative rounding 6e-8). Two computations of the same
@@ -73,6 +74,29 @@ def test_multi_head_attention_equals_torch(masked, need_weights):
     expected, _ = theirs(query, query, query, attn_mask=~causal if masked else None, need_weights=False)
     got, _ = ours(query, mask=causal if masked else None)
     torch.testing.assert_close(got, expected, **TOL)
+
+
+def test_heads_functions_and_the_paper_attention_equal_multi_head_attention():
+    """The assignment's references: split_heads, merge_heads and PaperMultiHeadAttention (W_q, W_k, W_v, W_o)."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, D)
+    heads = split_heads(x, HEADS)
+    assert heads.shape == (2, HEADS, 5, D // HEADS)
+    assert torch.equal(heads[:, 1], x[:, :, D // HEADS:2 * D // HEADS])
+    assert torch.equal(merge_heads(heads), x)
+    with pytest.raises(ValueError, match="not divisible"):
+        split_heads(x, 3)
+    paper, ours = PaperMultiHeadAttention(D, HEADS), MultiHeadAttention(D, HEADS)
+    with torch.no_grad():
+        for mine, theirs in (("W_q", "q_proj"), ("W_k", "k_proj"), ("W_v", "v_proj"), ("W_o", "out_proj")):
+            getattr(ours, theirs).load_state_dict(getattr(paper, mine).state_dict())
+    memory = torch.randn(2, 7, D)
+    mask = padding_mask(torch.tensor([7, 3]), 7)[:, None, None, :]
+    got, weights = paper(x, memory, memory, mask)
+    expected, expected_weights = ours(x, memory, memory, mask=mask, need_weights=True)
+    torch.testing.assert_close(got, expected, **TOL)
+    torch.testing.assert_close(weights, expected_weights, **TOL)
+    assert weights.shape == (2, HEADS, 5, 7) and torch.all(weights[1, ..., 3:] == 0)
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
