@@ -77,6 +77,22 @@ def _split_tail(tokens: Sequence[T], eos: T | None, pad: T | None) -> tuple[list
     return tokens[:end], tokens[end:]
 
 
+
+def split_text(tokens: Sequence[T], eos: T | None = None, pad: T | None = None) -> tuple[list[T], list[T]]:
+    """(text, tail): the tail is the trailing run of ``pad`` and, just before it, ``eos`` if it is there.
+
+    Unlike the checks inside this module's corruptions, it raises nothing: an eos that is
+    missing, or ``None`` for eos or pad, just leaves that part out of the tail. (The reference
+    of assignment 08's ``split_text``.)
+    """
+    end = len(tokens)
+    if pad is not None:
+        while end > 0 and tokens[end - 1] == pad:
+            end -= 1
+    if eos is not None and end > 0 and tokens[end - 1] == eos:
+        end -= 1
+    return list(tokens[:end]), list(tokens[end:])
+
 # ---------------------------------------------------------------------------------------------
 # T5: span corruption
 

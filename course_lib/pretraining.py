@@ -17,6 +17,8 @@ WordPiece vocabularies are trained with Hugging Face ``tokenizers``, not written
 from __future__ import annotations
 
 import random
+import string
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -327,3 +329,59 @@ def fill_mask(model, tokenizer, text: str, *, k: int = 5) -> list[list[tuple[str
         top = probs.topk(k)
         result.append([(tokenizer.id_to_token(i), p) for i, p in zip(top.indices.tolist(), top.values.tolist())])
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# BERT's WordPiece tokenization, written out (the reference of assignment 07's Part 1)
+
+
+def is_punctuation(char: str) -> bool:
+    """True for a character that BERT's basic tokenizer splits off: string.punctuation or a Unicode P... category."""
+    return char in string.punctuation or unicodedata.category(char).startswith("P")
+
+
+def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """BERT's basic tokenizer: words and punctuation marks, each mark a token of its own.
+
+    With ``lowercase`` the text is lowercased and its accents stripped (NFD, then the combining
+    marks, category Mn, dropped). Control characters and CJK spacing, which Hugging Face's
+    tokenizer also handles, are left out.
+    """
+    if lowercase:
+        text = unicodedata.normalize("NFD", text.lower())
+        text = "".join(char for char in text if unicodedata.category(char) != "Mn")
+    tokens: list[str] = []
+    for word in text.split():
+        current = ""
+        for char in word:
+            if is_punctuation(char):
+                if current:
+                    tokens.append(current)
+                tokens.append(char)
+                current = ""
+            else:
+                current += char
+        if current:
+            tokens.append(current)
+    return tokens
+
+
+def wordpiece(word: str, vocab, unk: str = "[UNK]", max_chars: int = 100) -> list[str]:
+    """Greedy longest-match-first WordPiece pieces of one word (later pieces with ``##``).
+
+    The whole word becomes ``[unk]`` when some part of it matches no piece, or when it is
+    longer than ``max_chars``. ``vocab`` is anything that supports ``in``.
+    """
+    if len(word) > max_chars:
+        return [unk]
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            return [unk]
+        pieces.append(piece)
+        start = end
+    return pieces

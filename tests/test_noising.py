@@ -281,3 +281,16 @@ def test_bart_noise_rates_outside_0_to_1_are_refused(rate):
                   lambda: text_infilling([5, 6], mask=MASK, rng=0, p=rate)):
         with pytest.raises(ValueError, match=r"p must lie in \[0, 1\)"):
             noise()
+
+
+def test_split_text_sets_aside_the_eos_and_the_trailing_padding():
+    from course_lib.noising import split_text
+
+    assert split_text([5, 6, 1, 0, 0], eos=1, pad=0) == ([5, 6], [1, 0, 0])
+    assert split_text([5, 6, 1], eos=1, pad=0) == ([5, 6], [1])
+    assert split_text([5, 0, 6], eos=None, pad=0) == ([5, 0, 6], [])
+    assert split_text(["a", "b"], eos="</s>", pad="<pad>") == (["a", "b"], [])
+    assert split_text([1, 0], eos=1, pad=0) == ([], [1, 0])
+    tokens = [5, 1, 0]
+    split_text(tokens, 1, 0)
+    assert tokens == [5, 1, 0]

