@@ -1,6 +1,7 @@
 # replaces: mask_tokens
 # fails: test_mask_tokens
-# Chooses exactly round(rate * n) of the n ordinary positions of every row (BERT's original script), not each position independently with probability rate.
+# Chooses exactly round(rate * n) of the n ordinary positions of every row (BERT's original script), not each
+# position independently with probability rate.
 def mask_tokens(input_ids, special_mask, mask_id, vocab_size, rate=0.15, first_ordinary_id=5, generator=None):
     scores = torch.rand(input_ids.shape, generator=generator).masked_fill(special_mask, 2.0)
     counts = torch.round((~special_mask).sum(dim=1) * rate).long()

@@ -1,6 +1,7 @@
 # replaces: mask_tokens
 # fails: test_mask_tokens
-# Decides what is special from the ids (below first_ordinary_id) instead of special_mask: positions the caller marks are chosen anyway.
+# Decides what is special from the ids (below first_ordinary_id) instead of special_mask: positions the caller
+# marks are chosen anyway.
 def mask_tokens(input_ids, special_mask, mask_id, vocab_size, rate=0.15, first_ordinary_id=5, generator=None):
     special = input_ids < first_ordinary_id
     chosen = (torch.rand(input_ids.shape, generator=generator) < rate) & ~special

@@ -1,6 +1,7 @@
 # replaces: random_spans_noise_mask
 # fails: test_noise_mask
-# Counts the spans with int(num_noise / mean_span_length), which floors: 5 dropped tokens make 1 span, not round(5 / 3) = 2.
+# Counts the spans with int(num_noise / mean_span_length), which floors: 5 dropped tokens make 1 span, not
+# round(5 / 3) = 2.
 def random_spans_noise_mask(length, noise_density, mean_span_length, rng):
     if not 0 <= noise_density < 1:
         raise ValueError(f"noise_density must lie in [0, 1), got {noise_density}")
