@@ -129,6 +129,19 @@ class BahdanauAttention(Attention):
         return scores.squeeze(1) if single else scores
 
 
+class AdditiveAttention(BahdanauAttention):
+    """Bahdanau's attention called as assignment 05 calls it: ``forward(query, keys, mask)``.
+
+    Same parameters (``W_q``, ``W_k``, ``v``) and values as :class:`BahdanauAttention`; the mask is
+    the third positional argument. query (B, Hq), keys (B, S, Hk), mask (B, S) -> context (B, Hk),
+    weights (B, S).
+    """
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor,  # type: ignore[override]
+                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return super().forward(query, keys, mask=mask)
+
+
 class LuongDotAttention(Attention):
     """Dot: e_ij = h_i^T h_j. No parameters, so query and keys must have the same size (Luong et al., 2015)."""
 

@@ -129,3 +129,17 @@ def test_attention_weights_follow_the_mask():
     assert isinstance(model.decoder, AttentionDecoder)
     with pytest.raises(ValueError, match="no attention decoder"):
         attention_weights(attention_seq2seq(Seq2SeqConfig.tiny(23, 19), "none"), src, lengths, src[:, :2])
+
+
+def test_additive_attention_takes_the_mask_third_and_equals_bahdanau():
+    torch.manual_seed(0)
+    from course_lib.attention import AdditiveAttention, BahdanauAttention
+    additive, bahdanau = AdditiveAttention(6, 4, 8), BahdanauAttention(6, 4, 8)
+    bahdanau.load_state_dict(additive.state_dict())
+    query, keys = torch.randn(3, 6), torch.randn(3, 5, 4)
+    mask = torch.arange(5)[None, :] < torch.tensor([5, 3, 1])[:, None]
+    context, weights = additive(query, keys, mask)
+    ref_context, ref_weights = bahdanau(query, keys, mask=mask)
+    torch.testing.assert_close(context, ref_context)
+    torch.testing.assert_close(weights, ref_weights)
+    assert torch.all(weights[~mask] == 0)
