@@ -36,7 +36,7 @@ def _one_early_mistake(course, assignment: str) -> tuple[dict, float]:
 def test_grading_three_students_gives_full_marks_zero_and_one_parts_loss(tmp_path):
     """Every assignment, sandboxed where bubblewrap is installed: the reference solution scores
     full marks with nothing flagged, the untouched release zero, and a mistake in the first part
-    (which later parts call) costs that part's points only."""
+    (which later parts call) costs some of that part's points and none of the others'."""
     course = course_copy(tmp_path)
     assignments = known_assignments(course)
     costs = {}
@@ -58,7 +58,9 @@ def test_grading_three_students_gives_full_marks_zero_and_one_parts_loss(tmp_pat
         alice, bob, dave = rows["alice", assignment], rows["bob", assignment], rows["dave", assignment]
         assert float(alice["score"]) == float(alice["max_score"]) > 0, (assignment, alice)
         assert float(bob["score"]) == 0, (assignment, bob)
-        assert float(dave["score"]) == float(dave["max_score"]) - costs[assignment], (assignment, dave)
+        # the mistake costs some of the first part's points and nothing of any other part
+        assert float(dave["max_score"]) - costs[assignment] <= float(dave["score"]) < float(dave["max_score"]), \
+            (assignment, dave, costs[assignment])
         for student in ("alice", "bob", "dave"):
             assert (course / "feedback" / student / assignment / f"{assignment}.html").is_file()
     assert "submitted/stray.txt: a stray file" in result.stdout
