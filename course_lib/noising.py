@@ -77,7 +77,6 @@ def _split_tail(tokens: Sequence[T], eos: T | None, pad: T | None) -> tuple[list
     return tokens[:end], tokens[end:]
 
 
-
 def split_text(tokens: Sequence[T], eos: T | None = None, pad: T | None = None) -> tuple[list[T], list[T]]:
     """(text, tail): the tail is the trailing run of ``pad`` and, just before it, ``eos`` if it is there.
 

@@ -148,13 +148,11 @@ class MultiHeadAttention(nn.Module):
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, d_model) -> (B, h, L, d_k)."""
-        B, L, _ = x.shape
-        return x.view(B, L, self.num_heads, self.d_k).transpose(1, 2)
+        return split_heads(x, self.num_heads)
 
     def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, h, L, d_k) -> (B, L, d_model): the heads side by side, [head_1; ...; head_h]."""
-        B, _, L, _ = x.shape
-        return x.transpose(1, 2).reshape(B, L, self.d_model)
+        return merge_heads(x)
 
     def project_kv(self, x: torch.Tensor) -> KVCache:
         """Keys and values of x (B, L, d_model), split into heads: computed once, read at every decoding step."""
