@@ -9,6 +9,18 @@ from pathlib import Path
 from course_tools import assignments, book, environment, grading
 
 
+def progress_bar():
+    """A bar on stderr with the time left (tqdm), counting submissions as they are graded; the
+    lines of the graded submissions go to stdout above it."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        def write(self, line: str) -> None:  # noqa: D102
+            tqdm.write(line, file=sys.stdout)
+
+    return Bar(total=None, unit="notebook", file=sys.stderr, dynamic_ncols=True, disable=None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_tools", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: current folder)")
@@ -26,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="per-cell limit (default: nbgrader_config.py)")
     grade.add_argument("--notebook-timeout", type=int, metavar="SECONDS",
                        help="wall-clock limit for a whole notebook (default: nbgrader_config.py)")
+    grade.add_argument("--student", action="append", default=[], metavar="ID",
+                       help="grade only this student (repeat for more)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again every submission, also those unchanged since they were last graded")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786")
     grade.add_argument("--max-notebook-mb", type=float, default=grading.MAX_NOTEBOOK_MB,
                        help="larger notebooks are not graded (default: %(default)s)")
     commands.add_parser("book", help="build the rendered book into _build/html")
@@ -48,9 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if stale or leaks else 0
         elif args.command == "grade":
             settings = grading.Settings(jobs=args.jobs, sandboxed=not args.unsandboxed, cell_timeout=args.cell_timeout,
-                                        notebook_timeout=args.notebook_timeout, max_notebook_mb=args.max_notebook_mb)
-            report = grading.grade(root, args.assignments or None, settings)
-            print("\n".join(report.lines()) or "nothing to grade in submitted/")
+                                        notebook_timeout=args.notebook_timeout, max_notebook_mb=args.max_notebook_mb,
+                                        scheduler=args.scheduler, students=args.student, force=args.force)
+            with progress_bar() as bar:
+                def tell(outcome):
+                    bar.write(outcome.line())
+                    bar.update(1)
+                def total(n):
+                    bar.reset(total=n)
+                if not settings.sandboxed:
+                    print("UNSANDBOXED: student code runs as you, without the sandbox (--unsandboxed)", flush=True)
+                report = grading.grade(root, args.assignments or None, settings, on_outcome=tell, on_total=total)
+            print("\n".join(report.summary()) or "nothing to grade in submitted/")
             if report.outcomes:
                 print(f"grades: {root / grading.GRADES_CSV}; feedback: {root / 'feedback'}/; "
                       f"report: {root / grading.REPORT_JSON}")

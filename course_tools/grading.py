@@ -27,27 +27,32 @@ the score or the reason, and what needs a human look (flags).
 """
 from __future__ import annotations
 
+import concurrent.futures
 import csv
+import hashlib
 import fcntl
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
 from nbgrader.api import Gradebook
 
-from course_tools.assignments import RELEASE_DIR, check_names, release
+from course_tools.assignments import RELEASE_DIR, SOURCE_DIR, check_names, release
 from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
 from course_tools.execute import SandboxedExecute
 from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
@@ -56,6 +61,7 @@ from course_tools.sandbox import bwrap_problem
 from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
+STATE_JSON = ".grading_state.json"  # each graded submission's fingerprint: what a later run need not grade again
 DB_NAME = "gradebook.db"
 STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on top of the notebook's budget
 
@@ -73,6 +79,9 @@ class Settings:
     cell_timeout: int | None = None
     notebook_timeout: int | None = None
     max_notebook_mb: float = MAX_NOTEBOOK_MB
+    scheduler: str | None = None  # a Dask scheduler's address (tcp://host:8786): grade on its workers
+    students: list[str] = field(default_factory=list)  # only these students (default: everyone in submitted/)
+    force: bool = False  # grade again what has not changed since it was last graded
 
     def nbgrader_args(self) -> list[str]:
         args = []
@@ -216,8 +225,63 @@ def _replace_folder(source: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+@dataclass
+class Job:
+    """One (student, assignment) to grade, with everything the grading needs: no shared file system."""
+
+    student: str
+    assignment: str
+    filename: str  # the notebook's name in submitted/STUDENT/ASSIGNMENT/
+    notebook: str  # its JSON, checked and repaired against the release
+    timestamp: str | None  # submitted/.../timestamp.txt, when there is one
+    config: str  # the course's nbgrader_config.py
+    gradebook: bytes  # the gradebook every scratch course starts from (the assignment's cells registered)
+    worker_args: list[str]
+    cap: int  # seconds for the whole run
+
+
+@dataclass
+class Graded:
+    """What grading one Job gave back: the worker's result, its scratch gradebook and its output files."""
+
+    result: WorkerResult
+    gradebook: bytes = b""
+    files: dict[str, bytes] = field(default_factory=dict)  # "autograded/STUDENT/ASSIGNMENT/..." -> content
+    host: str = ""
+
+
+def _regular_files(folder: Path, relative_to: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(relative_to)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()} if folder.is_dir() else {}
+
+
+def grade_in_scratch(job: Job) -> Graded:
+    """Autograde one notebook and write its feedback in a scratch course of its own, in a worker
+    process under the job's cap; return what it made. Runs wherever it is sent: a thread of the
+    grading command or a Dask worker on another machine with the course's environment."""
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch_name:
+        scratch = Path(scratch_name)
+        (scratch / "nbgrader_config.py").write_text(job.config, encoding="utf-8")
+        (scratch / DB_NAME).write_bytes(job.gradebook)
+        target = scratch / SUBMITTED_DIR / job.student / job.assignment
+        target.mkdir(parents=True)
+        (target / job.filename).write_text(job.notebook, encoding="utf-8")
+        if job.timestamp is not None:
+            (target / "timestamp.txt").write_text(job.timestamp, encoding="utf-8")
+        out = scratch / "worker"  # the worker's events and result
+        out.mkdir()
+        worker = [sys.executable, "-m", "course_tools.grade_worker", str(out), job.assignment, job.student,
+                  f"--SandboxedKernelManager.runtime_root={scratch}", *job.worker_args]
+        result = run_worker(worker, scratch, job.cap, out)
+        files = {}
+        for kind in ("autograded", "feedback"):
+            files.update(_regular_files(scratch / kind / job.student / job.assignment, scratch))
+        return Graded(result, (scratch / DB_NAME).read_bytes(), files, socket.gethostname())
+
+
 class Grader:
-    """Grades (student, assignment) pairs of one course, each in a scratch course of its own."""
+    """Grades (student, assignment) pairs of one course: checks each here, has it graded (here or on
+    a Dask cluster) and publishes the results into the course, one at a time."""
 
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root, self.settings = root, settings
@@ -229,51 +293,60 @@ class Grader:
         self.lock = threading.Lock()  # one writer for gradebook.db, autograded/ and feedback/
         self.snapshot: Path | None = None  # the gradebook every scratch course starts from
 
-    def grade_one(self, student: str, assignment: str) -> Outcome:
-        """Check, autograde and publish one student's assignment; never raises for a bad submission."""
-        started = time.monotonic()
+    def prepare(self, student: str, assignment: str) -> tuple[Outcome, Job | None]:
+        """Check one submission against the release; the job to grade it, or None with the reason."""
         outcome = Outcome(student, assignment, "failed")
         try:
-            self._grade(outcome)
+            release_nb = next((self.root / RELEASE_DIR / assignment).glob("*.ipynb"))
+            folder = self.root / SUBMITTED_DIR / student / assignment
+            checked = check_submission(folder, release_nb, max_bytes=int(self.settings.max_notebook_mb * 2**20))
         except Exception as err:  # noqa: BLE001 - one submission must never stop the batch
-            outcome.status, outcome.reason = "failed", clean_reason(f"the grader failed: {type(err).__name__}: {err}")
-        outcome.seconds = round(time.monotonic() - started, 1)
-        return outcome
-
-    def _grade(self, outcome: Outcome) -> None:
-        student, assignment = outcome.student, outcome.assignment
-        release_nb = next((self.root / RELEASE_DIR / assignment).glob("*.ipynb"))
-        folder = self.root / SUBMITTED_DIR / student / assignment
-        checked = check_submission(folder, release_nb, max_bytes=int(self.settings.max_notebook_mb * 2**20))
+            outcome.reason = clean_reason(f"the grader failed: {type(err).__name__}: {err}")
+            return outcome, None
         outcome.notes, outcome.flags = checked.notes, checked.flags
         if checked.notebook is None:
             outcome.reason = checked.reason
+            return outcome, None
+        stamp = folder / "timestamp.txt"
+        job = Job(student, assignment, checked.filename, json.dumps(checked.notebook),
+                  stamp.read_text(encoding="utf-8") if stamp.is_file() else None,
+                  (self.root / "nbgrader_config.py").read_text(encoding="utf-8"), self.snapshot.read_bytes(),
+                  self.settings.nbgrader_args(), self.cap)
+        return outcome, job
+
+    def finish(self, outcome: Outcome, graded: Graded | None, error: str = "") -> Outcome:
+        """Publish what grading gave back (or record why there is nothing); never raises."""
+        try:
+            if graded is None:
+                outcome.reason = clean_reason(error or "grading gave nothing back")
+            else:
+                self._finish(outcome, graded)
+        except Exception as err:  # noqa: BLE001
+            outcome.status, outcome.reason = "failed", clean_reason(f"the grader failed: {type(err).__name__}: {err}")
+        return outcome
+
+    def _finish(self, outcome: Outcome, graded: Graded) -> None:
+        student, assignment, result = outcome.student, outcome.assignment, graded.result
+        outcome.notes += list(dict.fromkeys(clean_reason(note) for note in result.notes))
+        outcome.flags += [clean_reason(flag) for flag in result.flags]
+        if not result.steps.get("autograde") or not any(name.startswith("autograded/") for name in graded.files):
+            outcome.reason = clean_reason(result.error or "autograding wrote no graded notebook")
             return
-        with tempfile.TemporaryDirectory(prefix="grade-") as scratch_name:
+        if self.settings.sandboxed and not result.sandboxed:
+            outcome.reason = ("the kernel did not run sandboxed (is course_tools.pipeline configured in "
+                              "nbgrader_config.py?)")
+            return
+        if not result.steps.get("feedback"):
+            outcome.notes.append(f"no feedback: {clean_reason(result.error)}")
+        with tempfile.TemporaryDirectory(prefix="graded-") as scratch_name:
             scratch = Path(scratch_name)
-            shutil.copy(self.root / "nbgrader_config.py", scratch)
-            shutil.copyfile(self.snapshot, scratch / DB_NAME)
-            target = scratch / SUBMITTED_DIR / student / assignment
-            target.mkdir(parents=True)
-            (target / checked.filename).write_text(json.dumps(checked.notebook), encoding="utf-8")
-            if (folder / "timestamp.txt").is_file():
-                shutil.copyfile(folder / "timestamp.txt", target / "timestamp.txt")
-            out = scratch / "worker"  # the worker's events and result
-            out.mkdir()
-            worker = [sys.executable, "-m", "course_tools.grade_worker", str(out), assignment, student,
-                      f"--SandboxedKernelManager.runtime_root={scratch}", *self.settings.nbgrader_args()]
-            result = run_worker(worker, scratch, self.cap, out)
-            outcome.notes += list(dict.fromkeys(clean_reason(note) for note in result.notes))
-            outcome.flags += [clean_reason(flag) for flag in result.flags]
-            if not result.steps.get("autograde") or not (scratch / "autograded" / student / assignment).is_dir():
-                outcome.reason = clean_reason(result.error or "autograding wrote no graded notebook")
-                return
-            if self.settings.sandboxed and not result.sandboxed:
-                outcome.reason = ("the kernel did not run sandboxed (is course_tools.pipeline configured in "
-                                  "nbgrader_config.py?)")
-                return
-            if not result.steps.get("feedback"):
-                outcome.notes.append(f"no feedback: {clean_reason(result.error)}")
+            (scratch / DB_NAME).write_bytes(graded.gradebook)
+            for name, content in graded.files.items():
+                path = (scratch / name).resolve()
+                if not path.is_relative_to(scratch.resolve()) or name.split("/")[1:3] != [student, assignment]:
+                    raise GradingError(f"grading gave back a file outside the student's folders: {name}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
             with self.lock, open(self.root / f".{DB_NAME}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # also against another grading command on this course
                 self._publish(scratch, outcome)
@@ -293,25 +366,128 @@ class Grader:
         outcome.status = "graded"
 
 
-def grade(root: Path, assignments: list[str] | None = None, settings: Settings | None = None) -> Report:
-    """Autograde every submission of the named assignments (all by default); export and feed back."""
+def fingerprint(root: Path, student: str, assignment: str, settings: Settings) -> str:
+    """What a grade depends on: the submission's files, the release and its hidden tests, the
+    configuration and the caps. A submission whose fingerprint is unchanged is not graded again."""
+    digest = hashlib.sha256()
+    folders = (root / SUBMITTED_DIR / student / assignment, root / RELEASE_DIR / assignment,
+               root / SOURCE_DIR / assignment)
+    for path in [root / "nbgrader_config.py"] + [p for folder in folders for p in sorted(folder.rglob("*"))]:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(json.dumps(settings.nbgrader_args()).encode())
+    return digest.hexdigest()
+
+
+def read_state(root: Path) -> dict[str, str]:
+    """student/assignment -> the fingerprint of its last successful grading."""
+    try:
+        return json.loads((root / STATE_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def unchanged_outcome(root: Path, course_id: str, student: str, assignment: str) -> Outcome | None:
+    """The grade already in the gradebook, for a submission not graded again; None if it has none."""
+    try:
+        with Gradebook(f"sqlite:///{root / DB_NAME}", course_id) as gb:
+            submission = gb.find_submission(assignment, student)
+            score, max_score = submission.score - (submission.late_submission_penalty or 0), submission.max_score
+    except Exception:  # noqa: BLE001 - no grade: grade it
+        return None
+    return Outcome(student, assignment, "unchanged", score=score, max_score=max_score)
+
+
+def dispatch(jobs: list[Job], settings: Settings) -> Iterator[tuple[Job, Graded | None, str]]:
+    """Grade the jobs, ``settings.jobs`` at a time on this machine or on the Dask cluster at
+    ``settings.scheduler``; yield each (job, what it gave, why it gave nothing) as it finishes.
+    On Dask a job whose worker died is run again on another worker (the scheduler's own retry);
+    each result comes back here once, and only this process writes into the course."""
+    if not jobs:
+        return
+    if settings.scheduler:
+        try:
+            from distributed import Client, as_completed
+        except ImportError as err:
+            raise GradingError("--scheduler needs Dask distributed: pip install distributed") from err
+        try:
+            client = Client(settings.scheduler, timeout=30)
+        except (OSError, TimeoutError) as err:
+            raise GradingError(f"no Dask scheduler answered at {settings.scheduler}: {err}") from err
+        with client:
+            run = uuid.uuid4().hex[:8]
+            futures = {client.submit(grade_in_scratch, job, key=f"grade-{job.student}-{job.assignment}-{run}",
+                                     pure=False): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result(), ""
+                except Exception as err:  # noqa: BLE001 - a task that failed on every worker it was given
+                    yield futures[future], None, f"the Dask cluster could not grade it: {type(err).__name__}: {err}"
+        return
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = {pool.submit(grade_in_scratch, job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                yield futures[future], future.result(), ""
+            except Exception as err:  # noqa: BLE001
+                yield futures[future], None, f"the grader failed: {type(err).__name__}: {err}"
+
+
+def grade(root: Path, assignments: list[str] | None = None, settings: Settings | None = None,
+          on_outcome: Callable[[Outcome], None] | None = None,
+          on_total: Callable[[int], None] | None = None) -> Report:
+    """Autograde the submissions of the named assignments (all by default) that changed since
+    they were last graded (all with ``settings.force``); export and feed back. ``on_outcome`` is
+    called with each submission's outcome as soon as it is known (the command prints a line)."""
     root = Path(root).resolve()
     settings = settings or Settings()
     names = check_names(root, assignments)  # raises before anything is written
     pairs, problems = find_submissions(root, names)
+    if settings.students:
+        present = {student for student, _ in pairs}
+        problems += [f"{SUBMITTED_DIR}/{s}: no submission of {', '.join(names)}" for s in settings.students
+                     if s not in present]
+        pairs = [(student, a) for student, a in pairs if student in settings.students]
     report = Report(problems=problems, sandboxed=settings.sandboxed)
     if not pairs:
         return report
-    if settings.sandboxed and (problem := bwrap_problem()):
+    if settings.sandboxed and not settings.scheduler and (problem := bwrap_problem()):
         raise GradingError(f"{problem}; or, knowing that student code then runs as you, grade with --unsandboxed")
     os.environ["PATH"] = nbgrader_env()["PATH"]  # nbgrader's Gradebook runs `alembic` from there
+    tell = on_outcome or (lambda outcome: None)
+    if on_total:
+        on_total(len(pairs))
+    state = read_state(root)
     with tempfile.TemporaryDirectory() as scratch:  # registers each assignment's cells in the gradebook
         release(root, sorted({a for _, a in pairs}), release_dir=Path(scratch), db_url=f"sqlite:///{DB_NAME}")
         grader = Grader(root, settings)
         grader.snapshot = Path(scratch) / "snapshot.db"
         shutil.copyfile(root / DB_NAME, grader.snapshot)
-        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-            report.outcomes = list(pool.map(lambda pair: grader.grade_one(*pair), pairs))
+        outcomes, jobs, prints = {}, [], {}
+        for student, assignment in pairs:
+            prints[student, assignment] = fingerprint(root, student, assignment, settings)
+            if not settings.force and state.get(f"{student}/{assignment}") == prints[student, assignment] and \
+                    (kept := unchanged_outcome(root, grader.course_id, student, assignment)):
+                outcomes[student, assignment] = kept
+                tell(kept)
+                continue
+            outcome, job = grader.prepare(student, assignment)
+            outcomes[student, assignment] = outcome
+            if job is None:
+                tell(outcome)
+            else:
+                jobs.append(job)
+        started = {id(job): time.monotonic() for job in jobs}
+        for job, graded, error in dispatch(jobs, settings):
+            outcome = grader.finish(outcomes[job.student, job.assignment], graded, error)
+            outcome.seconds = round(time.monotonic() - started[id(job)], 1)
+            if outcome.status == "graded":
+                state[f"{job.student}/{job.assignment}"] = prints[job.student, job.assignment]
+            else:
+                state.pop(f"{job.student}/{job.assignment}", None)
+            tell(outcome)
+    report.outcomes = [outcomes[pair] for pair in pairs]
+    _write_atomically(root / STATE_JSON, json.dumps(state, indent=1, sort_keys=True) + "\n")
     # the report first: a failed export must not lose what grading did (the grades are in gradebook.db)
     (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
@@ -320,3 +496,9 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
         raise GradingError(f"nbgrader export failed: {clean_reason(said)}; the grades are "
                               f"in {DB_NAME} and what grading did is in {REPORT_JSON}: run `nbgrader export` again")
     return report
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(text, encoding="utf-8")
+    os.replace(staged, path)

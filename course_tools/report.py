@@ -25,7 +25,7 @@ class Outcome:
 
     student: str
     assignment: str
-    status: str  # "graded" or "failed"
+    status: str  # "graded", "unchanged" (graded before, nothing changed since) or "failed"
     score: float | None = None
     max_score: float | None = None
     reason: str = ""  # why it failed
@@ -35,8 +35,10 @@ class Outcome:
 
     def line(self) -> str:
         head = f"{self.student:20s} {self.assignment:24s} "
-        text = head + (f"graded  {self.score:g} / {self.max_score:g}" if self.status == "graded"
-                       else f"FAILED  {self.reason}")
+        if self.status in ("graded", "unchanged"):
+            text = head + f"{self.status:9s} {self.score:g} / {self.max_score:g}"
+        else:
+            text = head + f"FAILED    {self.reason}"
         if self.flags:
             text += f"  MANUAL REVIEW: {flagged_lines(self.flags)}"
         if self.notes:
@@ -54,10 +56,22 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "graded" for o in self.outcomes)
+        return all(o.status in ("graded", "unchanged") for o in self.outcomes)
 
     def lines(self) -> list[str]:
         rows = [o.line() for o in self.outcomes] + [f"not graded: {p}" for p in self.problems]
+        if rows and not self.sandboxed:
+            rows.insert(0, "UNSANDBOXED: student code ran as you, without the sandbox (--unsandboxed)")
+        return rows
+
+    def summary(self) -> list[str]:
+        """What the command prints after the per-submission lines: what was not graded, and the counts."""
+        rows = [f"not graded: {p}" for p in self.problems]
+        if self.outcomes:
+            counts = {status: sum(o.status == status for o in self.outcomes) for status in ("graded", "unchanged", "failed")}
+            rows.append(", ".join(f"{n} {status}" for status, n in counts.items() if n)
+                        + (" (unchanged: graded before, nothing changed since; --force grades them again)"
+                           if counts["unchanged"] else ""))
         if rows and not self.sandboxed:
             rows.insert(0, "UNSANDBOXED: student code ran as you, without the sandbox (--unsandboxed)")
         return rows

@@ -141,16 +141,40 @@ def seccomp_filter() -> bytes | None:
     return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
 
 
-def readonly_paths() -> list[Path]:
-    """What the kernel needs of this Python: the environment, its base install, course_lib."""
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
+@functools.lru_cache(maxsize=1)
+def kernel_course_lib() -> tuple[Path, ...]:
+    """Where the kernel's own Python finds course_lib: asked of that Python in an empty
+    environment, as the sandbox starts it (no PYTHONPATH), so an editable install of course_lib
+    that lives outside the course is bound in too."""
+    ask = ("import importlib.util as u; s = u.find_spec('course_lib'); "
+           "print('\\n'.join(s.submodule_search_locations) if s and s.submodule_search_locations else '')")
+    try:
+        found = subprocess.run([sys.executable, "-c", ask], env={"PATH": "/usr/bin:/bin"}, cwd="/",
+                               capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return tuple(Path(line) for line in found.stdout.splitlines() if line.strip())
+
+
+def readonly_paths() -> list[tuple[Path, Path]]:
+    """What the kernel needs of this Python, as (host path, path in the sandbox): the environment,
+    its base install and course_lib. A path reached through a symlink (a virtual environment
+    linked from elsewhere) is bound at both its real place and the linked one, since the kernel
+    is started by the linked name."""
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).parent.parent]
     spec = importlib.util.find_spec("course_lib")  # finds the (editable) package without importing it
     if spec is not None and spec.submodule_search_locations:
         paths += [Path(p) for p in spec.submodule_search_locations]
-    unique: list[Path] = []
-    for path in (p.resolve() for p in paths):
-        if path.is_dir() and path not in unique and not any(path.is_relative_to(u) for u in unique):
-            unique = [u for u in unique if not u.is_relative_to(path)] + [path]
+    paths += kernel_course_lib()
+    binds: list[tuple[Path, Path]] = []
+    for path in paths:
+        for dest in {path.resolve(), Path(os.path.abspath(path))}:
+            if path.resolve().is_dir():
+                binds.append((path.resolve(), dest))
+    unique: list[tuple[Path, Path]] = []
+    for source, dest in sorted(set(binds), key=lambda pair: len(pair[1].parts)):
+        if not any(dest.is_relative_to(d) and source == s / dest.relative_to(d) for s, d in unique):
+            unique.append((source, dest))
     return unique
 
 
@@ -192,10 +216,10 @@ def bwrap_command(kernel_cmd: list[str], *, workdir: Path, private_workdir: Path
                 made.add(parent)
         return args
 
-    for path in [*readonly_paths(), *map(Path, extra_readonly)]:
-        if not any(path.is_relative_to(m) for m in mounted):
-            args += ensure_parents(path) + ["--ro-bind", str(path), str(path)]
-            mounted.append(path)
+    for source, dest in [*readonly_paths(), *((Path(p), Path(p)) for p in extra_readonly)]:
+        if not any(dest.is_relative_to(m) for m in mounted):
+            args += ensure_parents(dest) + ["--ro-bind", str(source), str(dest)]
+            mounted.append(dest)
     for source, dest in ((runtime, runtime), (private_workdir, workdir)):
         args += ensure_parents(dest) + ["--bind", str(source), str(dest)]
         mounted.append(dest)

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKED_MODULES = {
     "test_browser": "book",  # headless Chromium over _build/html
     "test_grading": "grading",
+    "test_grading_runs": "grading",
     "test_sandbox": "grading",
     "test_hostile": "grading",
 }

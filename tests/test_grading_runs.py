@@ -1,0 +1,140 @@
+"""Grading a class run after run: one student, only what changed, and on a Dask cluster whose
+worker dies mid-run (issue 20). Real grading of assignment 01 in a temporary copy of the course."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from course_tools.sandbox import bwrap_problem
+from tests.helpers import ASSIGNMENT, answered, grade, submit
+from tests.hostile import course_copy
+
+SANDBOX = [] if bwrap_problem() is None else ["--unsandboxed"]
+
+
+def _scores(course: Path) -> dict[str, tuple[float, float]]:
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)
+                if row["assignment"] == ASSIGNMENT}
+
+
+def _statuses(stdout: str) -> dict[str, str]:
+    """student -> the status word of its line (graded, unchanged, FAILED)."""
+    found = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[1] == ASSIGNMENT:
+            found[words[0]] = words[2]
+    return found
+
+
+def _class(course: Path, students: dict[str, str]) -> None:
+    """Hand in, per student, the reference solution ("right") or the untouched release ("blank")."""
+    release = course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    for student, kind in students.items():
+        submit(course, student, answered(course, ASSIGNMENT) if kind == "right" else release)
+
+
+def test_a_second_run_grades_only_what_changed_and_force_or_student_choose(tmp_path):
+    course = course_copy(tmp_path)
+    _class(course, {"alice": "right", "bob": "blank"})
+    first = grade(course, "--jobs", "2", *SANDBOX)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert _statuses(first.stdout) == {"alice": "graded", "bob": "graded"}, first.stdout
+    scores = _scores(course)
+
+    again = grade(course, "--jobs", "2", *SANDBOX)
+    assert _statuses(again.stdout) == {"alice": "unchanged", "bob": "unchanged"}, again.stdout
+    assert "2 unchanged" in again.stdout and _scores(course) == scores
+
+    notebook = course / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook.write_text(json.dumps(answered(course, ASSIGNMENT)), encoding="utf-8")  # bob hands in again
+    changed = grade(course, "--jobs", "2", *SANDBOX)
+    assert _statuses(changed.stdout) == {"alice": "unchanged", "bob": "graded"}, changed.stdout
+    assert _scores(course)["bob"] == scores["alice"]
+
+    one = grade(course, "--student", "alice", "--force", *SANDBOX)
+    assert _statuses(one.stdout) == {"alice": "graded"}, one.stdout
+    nobody = grade(course, "--student", "zoe", *SANDBOX)
+    assert "submitted/zoe: no submission" in nobody.stdout
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """Kill a process and everything it started, as a machine that dies would."""
+    try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in tree:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    process.wait(timeout=30)
+
+
+def _grading_on(worker: subprocess.Popen) -> bool:
+    try:
+        return any("course_tools.grade_worker" in " ".join(p.cmdline())
+                   for p in psutil.Process(worker.pid).children(recursive=True))
+    except psutil.Error:
+        return False
+
+
+def test_a_dask_cluster_grades_like_one_machine_even_when_a_worker_dies(tmp_path):
+    """A `dask scheduler` and two `dask worker` processes on the loopback; the first worker seen
+    grading is killed with its grading; every grade equals the local run's, each written once."""
+    students = {"alice": "right", "bob": "blank", "carol": "right", "dave": "blank"}
+    local = course_copy(tmp_path / "local")
+    _class(local, students)
+    assert grade(local, "--jobs", "2", *SANDBOX).returncode == 0
+    expected = _scores(local)
+
+    course = course_copy(tmp_path / "cluster")
+    _class(course, students)
+    dask = str(Path(sys.executable).parent / "dask")
+    address_file = tmp_path / "scheduler.json"
+    scheduler = _start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                        "--scheduler-file", str(address_file)], tmp_path / "scheduler.log")
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(address_file.read_text())["address"]
+        for name in ("w1", "w2"):
+            workers.append(_start([dask, "worker", address, "--name", name, "--nthreads", "1", "--no-nanny",
+                                   "--no-dashboard", "--host", "127.0.0.1"], tmp_path / f"{name}.log"))
+        run = subprocess.Popen([sys.executable, "-m", "course_tools", "--root", str(course), "grade",
+                                "--scheduler", address, *SANDBOX], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        killed = None
+        deadline = time.monotonic() + 300
+        while killed is None and run.poll() is None and time.monotonic() < deadline:
+            killed = next((w for w in workers if _grading_on(w)), None)
+            time.sleep(0.2)
+        assert killed is not None, "no worker was seen grading"
+        _kill_tree(killed)
+        stdout, stderr = run.communicate(timeout=600)
+    finally:
+        for process in [*workers, scheduler]:
+            _kill_tree(process)
+    assert run.returncode == 0, stdout + stderr
+    assert _statuses(stdout) == dict.fromkeys(students, "graded"), stdout
+    assert _scores(course) == expected
+    report = json.loads((course / "grading_report.json").read_text())
+    assert sorted(o["student"] for o in report["outcomes"]) == sorted(students)  # each result written once
