@@ -99,6 +99,8 @@ def test_a_dask_cluster_grades_like_one_machine_even_when_a_worker_dies(tmp_path
     """A `dask scheduler` and two `dask worker` processes on the loopback; the first worker seen
     grading is killed with its grading; every grade equals the local run's, each written once."""
     students = {"alice": "right", "bob": "blank", "carol": "right", "dave": "blank"}
+    (tmp_path / "local").mkdir()
+    (tmp_path / "cluster").mkdir()
     local = course_copy(tmp_path / "local")
     _class(local, students)
     assert grade(local, "--jobs", "2", *SANDBOX).returncode == 0
