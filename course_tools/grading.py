@@ -52,15 +52,17 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from nbgrader.api import Gradebook
 
+from course_tools import export
 from course_tools.assignments import RELEASE_DIR, SOURCE_DIR, check_names, release
 from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
 from course_tools.execute import SandboxedExecute
-from course_tools.nbgrader_cli import nbgrader_env, run_nbgrader
+from course_tools.nbgrader_cli import nbgrader_env
 from course_tools.report import Outcome, Report, clean_reason
 from course_tools.sandbox import bwrap_problem
 from course_tools.submissions import MAX_NOTEBOOK_MB, check_submission
 
 SUBMITTED_DIR, GRADES_CSV, REPORT_JSON = "submitted", "grades.csv", "grading_report.json"
+REPORTS_DIR = "grading_reports"  # one report per run, named by its time (UTC)
 STATE_JSON = ".grading_state.json"  # each graded submission's fingerprint: what a later run need not grade again
 DB_NAME = "gradebook.db"
 STARTUP_SECONDS = 120  # nbgrader's own start, the feedback and the copies, on top of the notebook's budget
@@ -489,12 +491,15 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
     report.outcomes = [outcomes[pair] for pair in pairs]
     _write_atomically(root / STATE_JSON, json.dumps(state, indent=1, sort_keys=True) + "\n")
     # the report first: a failed export must not lose what grading did (the grades are in gradebook.db)
-    (root / REPORT_JSON).write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    export = run_nbgrader(root, "export", f"--to={GRADES_CSV}")
-    if export.returncode != 0:
-        said = _last_line(export.stdout + export.stderr)
-        raise GradingError(f"nbgrader export failed: {clean_reason(said)}; the grades are "
-                              f"in {DB_NAME} and what grading did is in {REPORT_JSON}: run `nbgrader export` again")
+    text = json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n"
+    (root / REPORTS_DIR).mkdir(exist_ok=True)  # every run's report is kept; the latest is also REPORT_JSON
+    _write_atomically(root / REPORTS_DIR / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}.json", text)
+    _write_atomically(root / REPORT_JSON, text)
+    try:
+        export.export(root, grader.course_id, report.outcomes, DB_NAME, SUBMITTED_DIR, GRADES_CSV)
+    except Exception as err:  # noqa: BLE001
+        raise GradingError(f"exporting the grades failed: {type(err).__name__}: {clean_reason(str(err))}; the grades "
+                           f"are in {DB_NAME} and what grading did is in {REPORT_JSON}: grade again to export") from err
     return report
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +155,21 @@ def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
         parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+# The install cell the book tells a Colab learner to paste at the top of an assignment (book/launch.py
+# writes it into every chapter): import course_lib and a page's extras, and only where that fails,
+# %pip install them (or, while the course has no public address, raise saying how to install it).
+# The sandbox has course_lib and no network, so the except branch never runs while grading.
+INSTALL_CELL = re.compile(
+    r"\A(?:#[^\n]*\n)*try:\n    import (course_lib(?:, \w+)*)  # noqa: F401\nexcept ImportError:\n"
+    r"(?:    %pip install --quiet [^\n;|&`$]+\n    import \1  # noqa: F401"
+    r'|    raise ImportError\("[^"\n]*"\n\s*"[^"\n]*"\) from None)\n?\Z')
+
+
+def is_install_cell(source: str) -> bool:
+    """Whether a cell is exactly the book's install cell (for any chapter): not suspicious."""
+    return INSTALL_CELL.match(source.strip() + "\n") is not None
 
 
 def scan_code(source: str, modules: set[str]) -> list[str]:
@@ -318,7 +334,7 @@ def check_submission(folder: Path, release_notebook: Path, max_bytes: int = MAX_
     modules, bound = module_names(notebook), locked_bindings(notebook)
     for index, cell in enumerate(notebook["cells"]):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and not meta.get("locked"):
+        if cell.get("cell_type") == "code" and not meta.get("locked") and not is_install_cell(cell_source(cell)):
             for finding in scan_code(cell_source(cell), modules) + rebound_names(cell_source(cell), bound):
                 checked.flags.append(f"cell {index + 1} {finding}")
     checked.notebook = notebook

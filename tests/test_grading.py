@@ -53,7 +53,8 @@ def test_grading_three_students_gives_full_marks_zero_and_one_parts_loss(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     with open(course / "grades.csv", newline="") as f:
         rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
-    assert set(rows) == {(s, a) for s in ("alice", "bob", "dave") for a in assignments}
+    assert set(rows) == {(s, a) for s in ("alice", "bob", "carol", "dave") for a in assignments}
+    assert all(rows["carol", a]["status"] == "missing" and rows["carol", a]["score"] == "" for a in assignments)
     for assignment in assignments:
         alice, bob, dave = rows["alice", assignment], rows["bob", assignment], rows["dave", assignment]
         assert float(alice["score"]) == float(alice["max_score"]) > 0, (assignment, alice)

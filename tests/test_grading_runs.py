@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from course_tools.nbgrader_cli import run_nbgrader
 from course_tools.sandbox import bwrap_problem
 from tests.helpers import ASSIGNMENT, answered, grade, submit
 from tests.hostile import course_copy
@@ -140,3 +141,38 @@ def test_a_dask_cluster_grades_like_one_machine_even_when_a_worker_dies(tmp_path
     assert _scores(course) == expected
     report = json.loads((course / "grading_report.json").read_text())
     assert sorted(o["student"] for o in report["outcomes"]) == sorted(students)  # each result written once
+
+
+def test_the_export_has_a_row_per_student_with_a_status_and_each_parts_score(tmp_path):
+    """A roster student who handed in nothing is missing (no score, not 0); a notebook that cannot
+    be graded says why; per-part scores add up; each run's report is kept."""
+    course = course_copy(tmp_path)
+    (course / "roster.csv").write_text("id,first_name,last_name,email\nzoe,Zoe,Kim,zoe@example.org\n"
+                                       "alice,Alice,Lee,alice@example.org\n", encoding="utf-8")
+    imported = run_nbgrader(course, "db", "student", "import", "roster.csv")  # as the instructors' page says
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    _class(course, {"alice": "right"})
+    broken = course / "submitted" / "bob" / ASSIGNMENT
+    broken.mkdir(parents=True)
+    (broken / f"{ASSIGNMENT}.ipynb").write_text("{ not a notebook", encoding="utf-8")
+    result = grade(course, *SANDBOX)
+    assert result.returncode == 1, result.stdout + result.stderr  # bob's notebook failed
+
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"alice", "bob", "zoe"}
+    assert rows["alice"]["status"] == "graded" and rows["alice"]["score"] == rows["alice"]["max_score"] != ""
+    assert rows["alice"]["email"] == "alice@example.org"
+    assert rows["bob"]["status"] == "not graded" and rows["bob"]["score"] == "" and "JSON" in rows["bob"]["reason"]
+    assert rows["zoe"]["status"] == "missing" and rows["zoe"]["score"] == "" and rows["zoe"]["last_name"] == "Kim"
+
+    with open(course / "grades" / f"{ASSIGNMENT}.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        parts = [c for c in reader.fieldnames if c not in ("student_id", "last_name", "first_name", "email",
+                                                          "assignment", "status", "score", "max_score", "reason")]
+        alice = next(row for row in reader if row["student_id"] == "alice")
+    assert len(parts) >= 3 and all(p.startswith("test_") or p for p in parts)
+    assert sum(float(alice[p]) for p in parts) == float(alice["score"])
+
+    grade(course, "--force", *SANDBOX)
+    assert len(list((course / "grading_reports").glob("*.json"))) == 2

@@ -41,7 +41,8 @@ def batch(tmp_path_factory) -> SimpleNamespace:
     graded = grade_corpus(tmp_path_factory.mktemp("hostile"), jobs=2, cell_timeout=CELL_TIMEOUT,
                           notebook_timeout=NOTEBOOK_TIMEOUT)
     with open(graded.course / "grades.csv", newline="") as f:
-        graded.grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+        # a notebook that could not be graded has no score ("not graded"): it earned nothing
+        graded.grades = {row["student_id"]: float(row["score"] or 0) for row in csv.DictReader(f)}
     print(graded.result.stdout)  # the report, for the log of a failing run
     return graded
 

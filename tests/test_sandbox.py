@@ -22,6 +22,7 @@ from course_tools.grading import run_capped
 from course_tools.sandbox import INSTALL_HINT, SandboxedKernelManager, bwrap_problem
 from tests.conftest import ROOT
 from tests.helpers import grade, submit
+from tests.test_book_pages import load_launch
 from tests.hostile import ASSIGNMENT, MAX_SCORE, NOTEBOOK, course_copy, filled_release, max_score, reference_code
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
@@ -232,7 +233,7 @@ def test_regrading_gives_the_same_scores_and_numbers(tmp_path):
     submit(course, "alice", filled_release(release, reference), assignment)
     runs = []
     for _ in range(2):
-        assert grade(course, assignment).returncode == 0
+        assert grade(course, assignment, "--force").returncode == 0  # graded again, though nothing changed
         notebook = json.loads((course / "autograded" / "alice" / assignment / f"{assignment}.ipynb").read_text())
         printed = ["".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", [])
                    if o.get("output_type") == "stream"]
@@ -274,3 +275,25 @@ def test_honest_work_is_not_flagged_and_patches_are(tmp_path):
     assert submissions.rebound_names("import numpy as torch\ndef digit_batch(): pass", bound) == [
         "redefines torch, which a locked cell imports", "redefines digit_batch, which a locked cell defines"]
 
+
+
+def test_the_books_install_cell_pasted_into_an_assignment_is_not_flagged(tmp_path):
+    """The chapters tell Colab learners to paste the chapter's install cell at the top of the
+    assignment: in both its forms (an address to install from, or the placeholder's message) it is
+    not suspicious; the same cell with anything added is."""
+    launch = load_launch()
+    page = (ROOT / "book" / "07-bert.md").read_text(encoding="utf-8")  # imports an extra of its own
+    release_path = ROOT / "assignments" / ASSIGNMENT / NOTEBOOK
+    release = json.loads(release_path.read_text())
+    answered = filled_release(release, reference_code(json.loads((ROOT / "solutions" / ASSIGNMENT / NOTEBOOK).read_text())))
+    for placeholder in (False, True):
+        fenced = launch.install_cell(page, "https://github.com/example/course", "main", placeholder)
+        source = fenced.split("\n", 2)[2].rsplit("```", 1)[0]  # without the code-cell fence and its tag
+        assert submissions.is_install_cell(source), source
+        for cell_source, flagged in ((source, False), (source + "import os\nos.system('id')\n", True)):
+            notebook = json.loads(json.dumps(answered))
+            notebook["cells"].insert(0, {"cell_type": "code", "execution_count": None, "id": "install",
+                                         "metadata": {}, "outputs": [], "source": cell_source})
+            (tmp_path / NOTEBOOK).write_text(json.dumps(notebook))
+            checked = submissions.check_submission(tmp_path, release_path)
+            assert bool(checked.flags) == flagged, (placeholder, checked.flags)
