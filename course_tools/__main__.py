@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade only this student (repeat for more)")
     grade.add_argument("--force", action="store_true",
                        help="grade again every submission, also those unchanged since they were last graded")
+    grade.add_argument("--no-preflight", action="store_true",
+                       help="do not grade the instructor's solutions first (they must get full marks, or nothing is graded)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786")
     grade.add_argument("--max-notebook-mb", type=float, default=grading.MAX_NOTEBOOK_MB,
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "grade":
             settings = grading.Settings(jobs=args.jobs, sandboxed=not args.unsandboxed, cell_timeout=args.cell_timeout,
                                         notebook_timeout=args.notebook_timeout, max_notebook_mb=args.max_notebook_mb,
-                                        scheduler=args.scheduler, students=args.student, force=args.force)
+                                        scheduler=args.scheduler, students=args.student, force=args.force,
+                                        preflight=not args.no_preflight)
             with progress_bar() as bar:
                 def tell(outcome):
                     bar.write(outcome.line())

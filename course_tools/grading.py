@@ -84,6 +84,7 @@ class Settings:
     scheduler: str | None = None  # a Dask scheduler's address (tcp://host:8786): grade on its workers
     students: list[str] = field(default_factory=list)  # only these students (default: everyone in submitted/)
     force: bool = False  # grade again what has not changed since it was last graded
+    preflight: bool = True  # grade the instructor's solutions first; stop if they do not get full marks
 
     def nbgrader_args(self) -> list[str]:
         args = []
@@ -295,12 +296,13 @@ class Grader:
         self.lock = threading.Lock()  # one writer for gradebook.db, autograded/ and feedback/
         self.snapshot: Path | None = None  # the gradebook every scratch course starts from
 
-    def prepare(self, student: str, assignment: str) -> tuple[Outcome, Job | None]:
-        """Check one submission against the release; the job to grade it, or None with the reason."""
+    def prepare(self, student: str, assignment: str, folder: Path | None = None) -> tuple[Outcome, Job | None]:
+        """Check one submission (in submitted/, or in ``folder``) against the release; the job to
+        grade it, or None with the reason."""
         outcome = Outcome(student, assignment, "failed")
         try:
             release_nb = next((self.root / RELEASE_DIR / assignment).glob("*.ipynb"))
-            folder = self.root / SUBMITTED_DIR / student / assignment
+            folder = folder or self.root / SUBMITTED_DIR / student / assignment
             checked = check_submission(folder, release_nb, max_bytes=int(self.settings.max_notebook_mb * 2**20))
         except Exception as err:  # noqa: BLE001 - one submission must never stop the batch
             outcome.reason = clean_reason(f"the grader failed: {type(err).__name__}: {err}")
@@ -400,6 +402,53 @@ def unchanged_outcome(root: Path, course_id: str, student: str, assignment: str)
     return Outcome(student, assignment, "unchanged", score=score, max_score=max_score)
 
 
+PREFLIGHT_STUDENT = "instructor-preflight"
+
+
+def failed_cells(graded: Graded) -> list[str]:
+    """The graded cells of a graded notebook that raised, as 'grade_id: the error's last line'."""
+    found = []
+    for name, content in graded.files.items():
+        if name.startswith("autograded/") and name.endswith(".ipynb"):
+            for cell in json.loads(content.decode("utf-8")).get("cells", []):
+                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if errors and grade_id:
+                    found.append(f"{grade_id}: {errors[0].get('ename', '')}: {errors[0].get('evalue', '')}"[:200])
+    return found
+
+
+def preflight(grader: Grader, assignments: list[str], settings: Settings) -> None:
+    """Grade the instructor's own solution of each assignment, the way the class will be graded
+    (same sandbox, caps and workers); stop with the reason before any student if one does not
+    get full marks: a broken environment, a sandbox the kernel cannot start in, a wrong test."""
+    jobs, problems = [], []
+    for assignment in assignments:
+        outcome, job = grader.prepare(PREFLIGHT_STUDENT, assignment, grader.root / SOURCE_DIR / assignment)
+        if job is None:
+            problems.append(f"{assignment}: {outcome.reason}")
+        else:
+            jobs.append(job)
+    for job, graded, error in dispatch(jobs, settings):
+        if graded is None:
+            problems.append(f"{job.assignment}: {error}")
+            continue
+        if not graded.result.steps.get("autograde"):
+            problems.append(f"{job.assignment}: {clean_reason(graded.result.error or 'autograding failed')}")
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            (Path(scratch) / DB_NAME).write_bytes(graded.gradebook)
+            with Gradebook(f"sqlite:///{Path(scratch) / DB_NAME}", grader.course_id) as gb:
+                submission = gb.find_submission(job.assignment, PREFLIGHT_STUDENT)
+                score, max_score = submission.score, submission.max_score
+        if score < max_score:
+            cells = "; ".join(failed_cells(graded)[:3]) or clean_reason(graded.result.error) or "no cell raised"
+            problems.append(f"{job.assignment}: the instructor's solution scores {score:g} / {max_score:g} ({cells})")
+    if problems:
+        raise GradingError("preflight: the instructor's solutions do not get full marks where the class will be "
+                           "graded, so no student was graded:\n  " + "\n  ".join(problems))
+
+
 def dispatch(jobs: list[Job], settings: Settings) -> Iterator[tuple[Job, Graded | None, str]]:
     """Grade the jobs, ``settings.jobs`` at a time on this machine or on the Dask cluster at
     ``settings.scheduler``; yield each (job, what it gave, why it gave nothing) as it finishes.
@@ -465,14 +514,18 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
         grader = Grader(root, settings)
         grader.snapshot = Path(scratch) / "snapshot.db"
         shutil.copyfile(root / DB_NAME, grader.snapshot)
-        outcomes, jobs, prints = {}, [], {}
+        outcomes, jobs, prints, to_grade = {}, [], {}, []
         for student, assignment in pairs:
             prints[student, assignment] = fingerprint(root, student, assignment, settings)
             if not settings.force and state.get(f"{student}/{assignment}") == prints[student, assignment] and \
                     (kept := unchanged_outcome(root, grader.course_id, student, assignment)):
                 outcomes[student, assignment] = kept
                 tell(kept)
-                continue
+            else:
+                to_grade.append((student, assignment))
+        if to_grade and settings.preflight:
+            preflight(grader, sorted({assignment for _, assignment in to_grade}), settings)
+        for student, assignment in to_grade:
             outcome, job = grader.prepare(student, assignment)
             outcomes[student, assignment] = outcome
             if job is None:

@@ -176,3 +176,17 @@ def test_the_export_has_a_row_per_student_with_a_status_and_each_parts_score(tmp
 
     grade(course, "--force", *SANDBOX)
     assert len(list((course / "grading_reports").glob("*.json"))) == 2
+
+
+def test_the_preflight_stops_a_broken_setup_before_any_student(tmp_path):
+    """A kernel that cannot run the assignment (here: 64 MB of memory) gives the instructor's own
+    solution less than full marks: the command stops before grading anyone, saying so."""
+    course = course_copy(tmp_path)
+    _class(course, {"alice": "right"})
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.SandboxedKernelManager.memory_mb = 64\n")
+    result = grade(course, *SANDBOX)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "preflight" in result.stderr and f"{ASSIGNMENT}: " in result.stderr, result.stderr
+    assert "alice" not in result.stdout and not (course / "autograded").exists()
+    assert not (course / "grades.csv").exists()
