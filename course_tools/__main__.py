@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             if report.outcomes:
                 print(f"grades: {root / grading.GRADES_CSV}; feedback: {root / 'feedback'}/; "
                       f"report: {root / grading.REPORT_JSON}")
+                for page in report.class_reports:
+                    print(f"class report: {(root / page).as_uri()}")
             return 0 if report.ok else 1
         elif args.command == "book":
             return book.build(root)

@@ -52,7 +52,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from nbgrader.api import Gradebook
 
-from course_tools import export
+from course_tools import class_report, export
 from course_tools.assignments import RELEASE_DIR, SOURCE_DIR, check_names, release
 from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
 from course_tools.execute import SandboxedExecute
@@ -550,6 +550,8 @@ def grade(root: Path, assignments: list[str] | None = None, settings: Settings |
     _write_atomically(root / REPORT_JSON, text)
     try:
         export.export(root, grader.course_id, report.outcomes, DB_NAME, SUBMITTED_DIR, GRADES_CSV)
+        report.class_reports = [str(p.relative_to(root)) for p in
+                                class_report.write(root, grader.course_id, DB_NAME, REPORTS_DIR)]
     except Exception as err:  # noqa: BLE001
         raise GradingError(f"exporting the grades failed: {type(err).__name__}: {clean_reason(str(err))}; the grades "
                            f"are in {DB_NAME} and what grading did is in {REPORT_JSON}: grade again to export") from err

@@ -53,6 +53,7 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # things in submitted/ that were not graded
     sandboxed: bool = True
+    class_reports: list[str] = field(default_factory=list)  # class_report/<assignment>.html, for the instructor
 
     @property
     def ok(self) -> bool:

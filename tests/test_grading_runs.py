@@ -52,6 +52,13 @@ def test_a_second_run_grades_only_what_changed_and_force_or_student_choose(tmp_p
     assert first.returncode == 0, first.stdout + first.stderr
     assert _statuses(first.stdout) == {"alice": "graded", "bob": "graded"}, first.stdout
     scores = _scores(course)
+    page = course / "class_report" / f"{ASSIGNMENT}.html"
+    assert f"class report: {page.as_uri()}" in first.stdout
+    text = page.read_text(encoding="utf-8")
+    assert text.count('src="data:image/png;base64,') == 2  # the distribution and the pass rates, offline
+    assert "2 graded submissions" in text and "50 %" in text  # alice passes every part, bob none
+    assert "1× NotImplementedError" in text  # the blank release raises in every part
+    assert "BEGIN HIDDEN TESTS" not in text
 
     again = grade(course, "--jobs", "2", *SANDBOX)
     assert _statuses(again.stdout) == {"alice": "unchanged", "bob": "unchanged"}, again.stdout
