@@ -10,6 +10,10 @@ redaction recognises.
 from __future__ import annotations
 
 import html
+import os
+import sys
+import time
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
@@ -23,6 +27,27 @@ from course_tools.notebooks import hidden_lines, without_hidden_tests
 WITHHELD = ("**This notebook is flagged for manual review**: while it was graded, its code interfered with the "
             "tests. Its outputs are not shown here, only which cells raised which error; "
             "your instructor will look at it.")
+
+
+def machine_paths() -> list[str]:
+    """Folders of the grading machine a traceback may quote (the Python environment, the
+    working folder, the home folder): replaced in feedback by a short name, longest first."""
+    found = {}
+    for name, path in (("<python>", sys.prefix), ("<python>", sys.base_prefix), ("<course>", os.getcwd()),
+                       ("<home>", str(Path.home()))):
+        for form in {path, str(Path(path).resolve())}:
+            if len(form) > 1:
+                found[form] = name
+    return sorted(found.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+def header(student: str, assignment: str, grades: list[tuple[str, float, float]]) -> str:
+    """The first cell of a student's feedback: who, what, when, and each graded cell's points."""
+    total, most = sum(g[1] for g in grades), sum(g[2] for g in grades)
+    rows = "\n".join(f"| `{name}` | {score:g} / {max_score:g} |" for name, score, max_score in grades)
+    return (f"**Feedback for {student}** on **{assignment}**, graded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+            f"**{total:g} / {most:g}** points.\n\n| test | points |\n| --- | --- |\n{rows}\n\n"
+            "Each part is graded on its own: a test that failed because an earlier part is wrong says so in its message.")
 
 
 class HideHiddenTests(Preprocessor):
@@ -41,7 +66,14 @@ class HideHiddenTests(Preprocessor):
             secret = {line for cell in notebook.source_cells for line in hidden_lines(cell.source or "")}
             # flagged by IntegrityCheck: its code interfered with the tests, and may have recorded them
             # (an IPython callback sees every cell's source) to print later, in any encoding
-            self.withhold = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"]).flagged
+            submitted = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            self.withhold = submitted.flagged
+            grades = [(g.name, g.score, g.max_score) for g in submitted.grades if g.max_score]
+        order = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
+        grades.sort(key=lambda g: order.get(g[0], len(order)))
+        nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-header", metadata={},
+                                        source=header(info["student"], info["assignment"], grades)))
+        self.paths = machine_paths()
         if self.withhold:
             nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-withheld", metadata={}, source=WITHHELD))
         secret |= {line for cell in nb.cells for line in hidden_lines(cell.source)}
@@ -51,6 +83,8 @@ class HideHiddenTests(Preprocessor):
         return super().preprocess(nb, resources)
 
     def _redact(self, text: str) -> str:
+        for path, name in self.paths:
+            text = text.replace(path, name)
         for line in self.secret:
             for form in (line, html.escape(line), html.escape(line, quote=False)):
                 if form in text:

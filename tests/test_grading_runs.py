@@ -158,7 +158,10 @@ def test_the_export_has_a_row_per_student_with_a_status_and_each_parts_score(tmp
                                        "alice,Alice,Lee,alice@example.org\n", encoding="utf-8")
     imported = run_nbgrader(course, "db", "student", "import", "roster.csv")  # as the instructors' page says
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    _class(course, {"alice": "right"})
+    notebook = answered(course, ASSIGNMENT)  # with a cell of her own that fails deep inside torch
+    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "mine", "metadata": {},
+                              "outputs": [], "source": "import torch\ntorch.nn.functional.softmax('x', dim=0)"})
+    submit(course, "alice", notebook)
     broken = course / "submitted" / "bob" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text("{ not a notebook", encoding="utf-8")
@@ -180,6 +183,11 @@ def test_the_export_has_a_row_per_student_with_a_status_and_each_parts_score(tmp
         alice = next(row for row in reader if row["student_id"] == "alice")
     assert len(parts) >= 3 and all(p.startswith("test_") or p for p in parts)
     assert sum(float(alice[p]) for p in parts) == float(alice["score"])
+
+    feedback = (course / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+    assert "Feedback for alice" in feedback and time.strftime("%Y-%m-%d", time.gmtime()) in feedback
+    assert sys.prefix not in feedback and str(Path(sys.prefix).resolve()) not in feedback, "a path of the grader"
+    assert "&lt;python&gt;" in feedback or "<python>" in feedback  # the traceback, with the path shortened
 
     grade(course, "--force", *SANDBOX)
     assert len(list((course / "grading_reports").glob("*.json"))) == 2
