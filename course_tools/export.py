@@ -9,7 +9,7 @@ submission that could not be graded. Here every (student, assignment) has a row 
     grades/<assignment>.csv          the same, with one column per graded cell (each part's score)
 
 The students are the gradebook's roster (``nbgrader db student import roster.csv``) and everyone
-with a folder in submitted/.
+with a folder in submitted/ (an empty one too: that student is missing every assignment).
 """
 from __future__ import annotations
 
@@ -58,12 +58,12 @@ def export(root: Path, course_id: str, outcomes: list[Outcome], db_name: str, su
     root = Path(root)
     by_pair = {(o.student, o.assignment): o for o in outcomes}
     submitted = root / submitted_dir
-    handed_in = {(s.name, a.name) for s in submitted.iterdir() if s.is_dir() for a in s.iterdir() if a.is_dir()} \
-        if submitted.is_dir() else set()
+    folders = [s for s in submitted.iterdir() if s.is_dir() and not s.is_symlink()] if submitted.is_dir() else []
+    handed_in = {(s.name, a.name) for s in folders for a in s.iterdir() if a.is_dir()}
     with Gradebook(f"sqlite:///{root / db_name}", course_id) as gb:
         assignments = sorted(a.name for a in gb.assignments)
         rows, per_assignment = [], {a: [] for a in assignments}
-        for name in sorted({s for s, _ in handed_in} | {o.student for o in outcomes}):
+        for name in sorted({s.name for s in folders} | {o.student for o in outcomes}):
             gb.update_or_create_student(name)
         cells = {a: [c.name for nb in gb.find_assignment(a).notebooks for c in nb.grade_cells] for a in assignments}
         for student in sorted(gb.students, key=lambda s: s.id):

@@ -10,7 +10,9 @@ redaction recognises.
 from __future__ import annotations
 
 import html
+import importlib.metadata
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -115,3 +117,41 @@ class HideHiddenTests(Preprocessor):
                     elif isinstance(value, list):
                         out["data"][mime] = [self._redact(v) if isinstance(v, str) else v for v in value]
         return cell, resources
+
+
+# nbconvert's page loads MathJax 2 from a CDN; a student reading feedback offline sees raw TeX.
+# The page instead loads MathJax 3's self-contained SVG build from the student's own folder,
+# feedback/<student>/mathjax/tex-svg.js (copied from sphinx-mathjax-offline, which the book uses).
+CDN_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+LOCAL_MATHJAX = """<script>
+window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+                        processEscapes: true, tags: "ams"}, svg: {fontCache: "global"}};
+</script>
+<script src="../mathjax/tex-svg.js"></script>"""
+MATHJAX_FOLDER = "mathjax"
+
+
+def mathjax_file() -> Path | None:
+    """MathJax 3's SVG build as sphinx-mathjax-offline ships it (None if that is not installed)."""
+    try:
+        path = Path(importlib.metadata.distribution("sphinx-mathjax-offline").locate_file(
+            "sphinx-mathjax-offline/static/mathjax/tex-svg.js"))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def offline_math(student_folder: Path) -> None:
+    """Make the feedback pages in feedback/<student>/<assignment>/ render math without a network."""
+    source = mathjax_file()
+    if source is None:
+        return
+    pages = sorted(Path(student_folder).glob("*/*.html"))
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        if CDN_MATHJAX.search(text):
+            page.write_text(CDN_MATHJAX.sub(lambda _: LOCAL_MATHJAX, text, count=1), encoding="utf-8")
+    target = Path(student_folder) / MATHJAX_FOLDER / source.name
+    if pages and not target.is_file():
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(source.read_bytes())

@@ -52,7 +52,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from nbgrader.api import Gradebook
 
-from course_tools import class_report, export
+from course_tools import class_report, export, feedback
 from course_tools.assignments import RELEASE_DIR, SOURCE_DIR, check_names, release
 from course_tools.events import EVENTS_FILE, RESULT_FILE, WorkerResult, read_events
 from course_tools.execute import SandboxedExecute
@@ -363,6 +363,7 @@ class Grader:
             if source.is_dir():
                 (self.root / kind / student).mkdir(parents=True, exist_ok=True)
                 _replace_folder(source, self.root / kind / student / assignment)
+        feedback.offline_math(self.root / "feedback" / student)
         with Gradebook(f"sqlite:///{self.root / DB_NAME}", self.course_id) as gb:
             submission = gb.find_submission(assignment, student)
             outcome.score = submission.score - (submission.late_submission_penalty or 0)

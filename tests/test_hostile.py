@@ -41,8 +41,9 @@ def batch(tmp_path_factory) -> SimpleNamespace:
     graded = grade_corpus(tmp_path_factory.mktemp("hostile"), jobs=2, cell_timeout=CELL_TIMEOUT,
                           notebook_timeout=NOTEBOOK_TIMEOUT)
     with open(graded.course / "grades.csv", newline="") as f:
-        # a notebook that could not be graded has no score ("not graded"): it earned nothing
-        graded.grades = {row["student_id"]: float(row["score"] or 0) for row in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    graded.grades = {row["student_id"]: float(row["score"]) for row in rows if row["status"] == "graded"}
+    graded.statuses = {row["student_id"]: row["status"] for row in rows}
     print(graded.result.stdout)  # the report, for the log of a failing run
     return graded
 
@@ -71,6 +72,7 @@ def test_each_case_is_graded_as_expected_and_named(batch, case):
     else:
         assert outcome["reason"] and "\n" not in outcome["reason"]
         assert case.name not in batch.grades  # nothing half-written into the gradebook
+        assert batch.statuses[case.name] == "not graded"  # the export says so, with no score
     if case.flagged:
         assert outcome["flags"], f"{case.name} should be flagged for manual review"
 
