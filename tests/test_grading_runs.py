@@ -207,3 +207,19 @@ def test_the_preflight_stops_a_broken_setup_before_any_student(tmp_path):
     assert "preflight" in result.stderr and f"{ASSIGNMENT}: " in result.stderr, result.stderr
     assert "alice" not in result.stdout and not (course / "autograded").exists()
     assert not (course / "grades.csv").exists()
+
+
+def test_a_symlinked_environment_grades_normally(tmp_path):
+    """The grading command started through a symlink to the virtual environment (the kernel is
+    started by the linked name, the packages live at the real one) and a course copied far from
+    the environment's course_lib: the solution still gets full marks, nothing fails to start."""
+    link = tmp_path / "linked-venv"
+    link.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    course = course_copy(tmp_path)
+    _class(course, {"alice": "right"})
+    result = subprocess.run([str(link / "bin" / "python"), "-m", "course_tools", "--root", str(course), "grade",
+                             *SANDBOX], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _statuses(result.stdout) == {"alice": "graded"}, result.stdout
+    score, max_score = _scores(course)["alice"]
+    assert score == max_score > 0
