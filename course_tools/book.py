@@ -162,5 +162,38 @@ def build(root: Path, jobs: int | None = None) -> int:
         for report in failure_reports(root):
             print("\n" + describe_failure(report.name.removesuffix(".err.log"),
                                           report.read_text(encoding="utf-8", errors="replace")))
-    print(f"book build took {time.perf_counter() - start:.0f} s (exit status {status})")
+    print(f"English edition took {time.perf_counter() - start:.0f} s (exit status {status})")
+    if status == 0:
+        status = build_korean(root)
+    return status
+
+
+def edition_config(root: Path, name: str, sphinx_config: dict, execute: dict | None = None) -> Path:
+    """Write _build/<name>/_config.yml: the book's _config.yml with these Sphinx settings (and
+    execution settings) on top, so that both editions and the extraction share one configuration."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(sphinx_config)
+    config["execute"] = {**config.get("execute", {}), **(execute or {})}
+    local = config["sphinx"].get("local_extensions") or {}  # Jupyter Book finds them beside the config file
+    config["sphinx"]["local_extensions"] = {name: str(root / folder) for name, folder in local.items()}
+    path = root / BUILD_DIR / name / "_config.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_korean(root: Path) -> int:
+    """Build the Korean edition (language ko, the .po files of locales/ko/) into _build/html/ko/.
+    It reads the chapters' outputs from the English build's jupyter-cache, so it executes nothing;
+    an untranslated message stays English. Warnings are errors here too."""
+    start = time.perf_counter()
+    config = edition_config(root, "ko", {"language": "ko"})
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
+               "--path-output", str(root / BUILD_DIR / "ko"), "--warningiserror", "--nitpick", "--keep-going"]
+    status = subprocess.run(command, cwd=root).returncode
+    if status == 0:
+        target = root / BUILD_DIR / "html" / "ko"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(root / BUILD_DIR / "ko" / "_build" / "html", target)
+    print(f"Korean edition took {time.perf_counter() - start:.0f} s (exit status {status})")
     return status
