@@ -38,15 +38,15 @@ def po_dir(root: Path) -> Path:
 
 
 def extract(root: Path) -> Path:
-    """Write the message templates of every page into _build/gettext/ (no chapter is executed:
-    outputs are not translated, and the glue values a paragraph quotes are left as its roles)."""
+    """Write the message templates of every page into _build/gettext/. The chapters' outputs come
+    from the English build's execution cache (``make book`` first; a chapter missing there is
+    executed): figure captions and alt text live in code cells' metadata and become messages only
+    with the outputs they describe."""
     from course_tools.book import BUILD_DIR, edition_config  # book imports this module
 
     root = Path(root).resolve()
     start = time.perf_counter()
-    # glue roles find no values without execution; the message keeps the role, which is what is translated
-    config = edition_config(root, "gettext", {"suppress_warnings": ["mystnb.unknown_mime_type", "mystnb.glue"], "project": TITLE},
-                            {"execute_notebooks": "off"})
+    config = edition_config(root, "gettext", {"project": TITLE})
     output = root / BUILD_DIR / "gettext-run"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
                "--builder", "custom", "--custom-builder", "gettext", "--path-output", str(output),
