@@ -46,7 +46,9 @@ def extract(root: Path) -> Path:
 
     root = Path(root).resolve()
     start = time.perf_counter()
-    config = edition_config(root, "gettext", {"project": TITLE})
+    # myst-nb gives the gettext builder an output's text/plain form; the image (and its alt text) as in HTML
+    images = [["gettext", mime, rank] for rank, mime in enumerate(("image/svg+xml", "image/png", "image/jpeg"), 1)]
+    config = edition_config(root, "gettext", {"project": TITLE, "nb_mime_priority_overrides": images})
     output = root / BUILD_DIR / "gettext-run"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
                "--builder", "custom", "--custom-builder", "gettext", "--path-output", str(output),
