@@ -29,6 +29,7 @@ import yaml
 BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
 DOCTREES_DIR = "_build/.doctrees"  # Sphinx's environment: which pages it has read, and their parsed form
+KOREAN_TITLE = "시퀀스-투-시퀀스, RNN에서 T5까지"  # the book's title in the Korean edition
 KOREAN_DIR = "_build/ko"  # the Korean edition's own Sphinx run (its doctrees under _build/ko/_build/)
 FINGERPRINT = "_build/.jupyter_cache.fingerprint"
 FINGERPRINTED = ("course_lib/**/*.py", "benchmarks/results/*.json", "requirements.lock", "pyproject.toml",
@@ -198,7 +199,7 @@ def build_korean(root: Path) -> int:
     any chapter execute (the cache changed). Warnings are errors here too."""
     start = time.perf_counter()
     before = executed_records(root)
-    config = edition_config(root, "ko", {"language": "ko"})
+    config = edition_config(root, "ko", {"language": "ko", "html_title": KOREAN_TITLE})
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
                "--path-output", str(root / KOREAN_DIR), "--warningiserror", "--nitpick", "--keep-going"]
     status = subprocess.run(command, cwd=root).returncode

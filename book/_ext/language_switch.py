@@ -9,6 +9,7 @@ word's morphemes (kiwipiepy, which the appendix already uses, ships its own mode
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -64,7 +65,14 @@ class SearchKorean(SearchLanguage):
         return len(word) > 1 and super().word_filter(word)
 
 
+def add_static(app: Sphinx) -> None:
+    """The switch's style sheet, from beside this file."""
+    app.config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", add_static)
+    app.add_css_file("language_switch.css")
     app.connect("html-page-context", add_switch)
     app.add_search_language(SearchKorean)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
