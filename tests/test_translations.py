@@ -3,6 +3,7 @@ message left untranslated, fuzzy, obsolete or missing (course_tools/translations
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -84,3 +85,30 @@ def test_every_message_of_the_book_is_translated_and_none_is_fuzzy():
         pytest.fail("the book is not built: run `make book` (make test builds it first)")
     found = problems(ROOT, translations.extract(ROOT))
     assert not found, f"{len(found)} messages keep the Korean edition from being complete:\n" + "\n".join(found[:40])
+
+
+def test_the_korean_build_fails_if_it_executed_a_chapter(tmp_path, monkeypatch, capsys):
+    """The Korean edition must find every chapter in the English build's cache: a change in the
+    cache's records during its build (a chapter executed) fails it, and nothing is copied."""
+    from course_tools import book
+
+    records = iter([{(1, "2026-01-01T00:00:00")}, {(1, "2026-01-01T00:00:00"), (2, "2026-01-02T00:00:00")}])
+    monkeypatch.setattr(book, "executed_records", lambda root: next(records))
+    monkeypatch.setattr(book.subprocess, "run", lambda *a, **k: SimpleNamespace(returncode=0))
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    assert book.build_korean(tmp_path) == 1
+    assert "the Korean edition executed chapters" in capsys.readouterr().out
+    assert not (tmp_path / "_build" / "html" / "ko").exists()
+
+
+def test_the_language_switch_links_the_same_page_of_the_other_edition():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("language_switch", ROOT / "book" / "_ext" / "language_switch.py")
+    switch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(switch)
+    assert switch.other_edition_link("book/05-attention", "en") == "../ko/book/05-attention.html"
+    assert switch.other_edition_link("book/05-attention", "ko") == "../../book/05-attention.html"
+    assert switch.other_edition_link("index", "ko") == "../index.html"
+    html = switch.switch_html("book/05-attention", "en")
+    assert 'hreflang="ko"' in html and 'lang="ko"' in html and ">한국어<" in html
