@@ -13,10 +13,11 @@ export PYTHONHASHSEED := 0
 # spins badly when the cores are shared, and the book's numbers stay the same on any machine
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv book test check system-packages assignments check-assignments grade lock clean
+.PHONY: help venv book translations test check system-packages assignments check-assignments grade lock clean
 
 help:
-	@echo "make book               build the rendered book into _build/html (chapters run in parallel)"
+	@echo "make book               build the book: English into _build/html, Korean into _build/html/ko"
+	@echo "make translations       after editing a page: update locales/ko/*.po (new messages empty, changed ones fuzzy)"
 	@echo "make test               install the Debian packages the tests need (as root), build the book,"
 	@echo "                        then run every test"
 	@echo "make check              the fast tests: models, data, assignments in sync (no sandbox, no book)"
@@ -39,6 +40,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/python -m course_tools book
+
+# The Korean edition's messages: extracted from the pages (with the English build's cached outputs)
+# and merged into locales/ko/LC_MESSAGES/; translate what is empty or fuzzy, then `make book`.
+translations: $(STAMP)
+	$(BIN)/python -m course_tools translations
 
 # Without the Debian packages the grading and browser tests would not run: as root this installs
 # them; as anyone else it stops here, before the book and pytest, printing the command to run.

@@ -1,4 +1,4 @@
-"""Command line: python -m course_tools {release,check,grade,book,environment}."""
+"""Command line: python -m course_tools {release,check,grade,book,translations,environment}."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from course_tools import assignments, book, environment, grading
+from course_tools import assignments, book, environment, grading, translations
 
 
 def progress_bar():
@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786")
     grade.add_argument("--max-notebook-mb", type=float, default=grading.MAX_NOTEBOOK_MB,
                        help="larger notebooks are not graded (default: %(default)s)")
-    commands.add_parser("book", help="build the rendered book into _build/html")
+    commands.add_parser("book", help="build the rendered book: English into _build/html, Korean into _build/html/ko")
+    translate = commands.add_parser("translations", help="update locales/ko/ from the book's pages (after `make book`)")
+    translate.add_argument("--check", action="store_true",
+                           help="change nothing: list every message not translated, fuzzy or missing; fail if any")
     commands.add_parser("environment", help="write environment.yml from requirements.lock")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -89,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if report.ok else 1
         elif args.command == "book":
             return book.build(root)
+        elif args.command == "translations":
+            if not args.check:
+                translations.update(root)
+                return 0
+            found = translations.problems(root, translations.extract(root))
+            print("\n".join(translations.report(root) + found))
+            print(f"{len(found)} message(s) keep the Korean edition from being complete" if found
+                  else "every message of the book is translated")
+            return 1 if found else 0
         elif args.command == "environment":
             print("wrote", environment.write(root))
     except (assignments.AssignmentError, grading.GradingError) as err:

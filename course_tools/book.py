@@ -29,6 +29,8 @@ import yaml
 BUILD_DIR = "_build"
 CACHE_DIR = "_build/.jupyter_cache"
 DOCTREES_DIR = "_build/.doctrees"  # Sphinx's environment: which pages it has read, and their parsed form
+KOREAN_TITLE = "시퀀스-투-시퀀스, RNN에서 T5까지"  # the book's title in the Korean edition
+KOREAN_DIR = "_build/ko"  # the Korean edition's own Sphinx run (its doctrees under _build/ko/_build/)
 FINGERPRINT = "_build/.jupyter_cache.fingerprint"
 FINGERPRINTED = ("course_lib/**/*.py", "benchmarks/results/*.json", "requirements.lock", "pyproject.toml",
                  "_config.yml")
@@ -56,6 +58,7 @@ def refresh_cache(root: Path) -> bool:
     dropped = (root / CACHE_DIR).exists()
     shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
     shutil.rmtree(root / DOCTREES_DIR, ignore_errors=True)
+    shutil.rmtree(root / KOREAN_DIR, ignore_errors=True)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current)
     return dropped
@@ -162,5 +165,50 @@ def build(root: Path, jobs: int | None = None) -> int:
         for report in failure_reports(root):
             print("\n" + describe_failure(report.name.removesuffix(".err.log"),
                                           report.read_text(encoding="utf-8", errors="replace")))
-    print(f"book build took {time.perf_counter() - start:.0f} s (exit status {status})")
+    print(f"English edition took {time.perf_counter() - start:.0f} s (exit status {status})")
+    if status == 0:
+        status = build_korean(root)
+    return status
+
+
+def edition_config(root: Path, name: str, sphinx_config: dict, execute: dict | None = None) -> Path:
+    """Write _build/<name>/_config.yml: the book's _config.yml with these Sphinx settings (and
+    execution settings) on top, so that both editions and the extraction share one configuration."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(sphinx_config)
+    config["execute"] = {**config.get("execute", {}), **(execute or {})}
+    config["execute"]["cache"] = str(root / CACHE_DIR)  # the English build's cache, whichever folder builds
+    local = config["sphinx"].get("local_extensions") or {}  # Jupyter Book finds them beside the config file
+    config["sphinx"]["local_extensions"] = {name: str(root / folder) for name, folder in local.items()}
+    path = root / BUILD_DIR / name / "_config.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def executed_records(root: Path) -> set[tuple[int, str]]:
+    """The execution cache's records (id, creation time): a chapter executed adds or replaces one."""
+    from jupyter_cache import get_cache
+
+    return {(r.pk, r.created.isoformat()) for r in get_cache(str(root / CACHE_DIR)).list_cache_records()}
+
+
+def build_korean(root: Path) -> int:
+    """Build the Korean edition (language ko, the .po files of locales/ko/) into _build/html/ko/.
+    It reads the chapters' outputs from the English build's jupyter-cache, and fails if that made
+    any chapter execute (the cache changed). Warnings are errors here too."""
+    start = time.perf_counter()
+    before = executed_records(root)
+    config = edition_config(root, "ko", {"language": "ko", "html_title": KOREAN_TITLE})
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
+               "--path-output", str(root / KOREAN_DIR), "--warningiserror", "--nitpick", "--keep-going"]
+    status = subprocess.run(command, cwd=root).returncode
+    if executed_records(root) != before:
+        print("the Korean edition executed chapters: it must find every one in the English build's cache")
+        status = status or 1
+    if status == 0:
+        target = root / BUILD_DIR / "html" / "ko"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(root / KOREAN_DIR / "_build" / "html", target)
+    print(f"Korean edition took {time.perf_counter() - start:.0f} s (exit status {status})")
     return status

@@ -67,6 +67,8 @@ class Page:
     summary: str = ""  # the text of the section headed Summary
     diagrams: list[dict] = field(default_factory=list)  # id and the alt texts of its images
     prose: str = ""  # the article's text outside code
+    paragraphs: str = ""  # the text of its paragraphs, headings, captions and table cells, without code, math or outputs
+    lang: str = ""  # the <html> element's lang attribute
     wide_math: dict[int, list[str]] = field(default_factory=dict)  # window width -> equations wider than the column
 
 
@@ -148,6 +150,9 @@ const chapter = () => {
       id: f.id, alts: [...f.querySelectorAll("img")].map(img => (img.getAttribute("alt") || "").trim()),
     })),
     prose: prose.textContent,
+    paragraphs: [...prose.querySelectorAll("p, li, dt, dd, th, td, figcaption, h1, h2, h3, h4, .admonition-title")]
+      .filter(e => !e.closest(".cell_output, .output, pre, .language-switch")).map(e => e.textContent).join("\n"),
+    lang: document.documentElement.getAttribute("lang") || "",
   };
 };
 Promise.all([ready, images()]).then(() => {
@@ -219,7 +224,7 @@ def pages(browser, server) -> dict[str, Page]:
     browser.set_script_timeout(60)
     found: dict[str, Page] = {}
     html_files = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-                        if not p.relative_to(HTML).parts[0].startswith(("_", ".")))
+                        if not any(part.startswith(("_", ".")) for part in p.relative_to(HTML).parts))
     for rel in html_files:
         browser.get(f"{server}/{rel}")
         if browser.current_url != f"{server}/{rel}":  # a redirect (index.html -> the first page): checked there
@@ -233,6 +238,7 @@ def pages(browser, server) -> dict[str, Page]:
         page.prev_next = (data["prev"], data["next"])
         page.objectives, page.sections, page.summary = data["objectives"], data["sections"], data["summary"]
         page.diagrams, page.prose = data["diagrams"], data["prose"]
+        page.paragraphs, page.lang = data["paragraphs"], data["lang"]
         page.wide_math = _wide_math(browser)
         page.console_errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         _screenshot(browser, SCREENSHOTS / rel.replace("/", "__").replace(".html", ".png"))
@@ -488,3 +494,103 @@ def test_sources_page_exists_and_the_intro_links_it(pages):
         "the intro does not link the sources page"
     assert all(key in pages["book/sources.html"].prose for key in ("세상아", "천천히", "10.3")), \
         "the sources page does not say what the notes hold"
+
+
+# --- the Korean edition (_build/html/ko/, issue 19): the checks above run over its pages too ---
+
+KOREAN = "ko/"
+# one Korean word the Korean edition's search must find on each chapter's page
+SEARCH_TERMS_KO = {
+    "book/01-rnn-taxonomy": "다대일",
+    "book/02-encoder-context": "병목",
+    "book/03-greedy-decoding": "탐욕",
+    "book/04-teacher-forcing": "교사",
+    "book/05-attention": "바다나우",
+    "book/06-transformer": "위치",
+    "book/07-bert": "마스크",
+    "book/08-t5-bart": "노이즈",
+}
+MIN_HANGUL_SHARE = 0.6  # of the letters in a Korean page's paragraphs: the rest are names, terms and identifiers
+
+
+def _switch(path: Path) -> str | None:
+    found = re.search(r'<a href="([^"]+)"[^>]*class="[^"]*language-switch-link', path.read_text(encoding="utf-8"))
+    return found.group(1) if found else None
+
+
+def test_every_page_has_a_korean_edition_marked_korean(pages):
+    missing = [f"{KOREAN}{p}.html" for p in toc_pages() if f"{KOREAN}{p}.html" not in pages]
+    assert not missing, f"pages with no Korean edition: {missing}"
+    wrong = {rel: p.lang for rel, p in pages.items() if p.lang != ("ko" if rel.startswith(KOREAN) else "en")}
+    assert not wrong, f"<html lang> is not the edition's language: {wrong}"
+
+
+def hangul_share(text: str) -> float:
+    """Hangul syllables among the letters of a text (Hangul and Latin)."""
+    hangul, latin = len(HANGUL.findall(text)), len(re.findall(r"[A-Za-z]", text))
+    return hangul / (hangul + latin) if hangul + latin else 0.0
+
+
+def test_korean_pages_are_written_in_korean(pages):
+    shares = {p: hangul_share(pages[f"{KOREAN}{p}.html"].paragraphs) for p in toc_pages()}
+    low = {page: f"{share:.0%}" for page, share in shares.items() if share < MIN_HANGUL_SHARE}
+    assert not low, (f"Korean pages whose paragraphs are less than {MIN_HANGUL_SHARE:.0%} Hangul "
+                     f"(`make translations`, then translate locales/ko/): {low}")
+    english = {p: f"{hangul_share(pages[f'{p}.html'].paragraphs):.0%}" for p in toc_pages()}
+    assert all(hangul_share(pages[f"{p}.html"].paragraphs) < 0.2 for p in toc_pages()), english
+
+
+def test_the_language_switch_leads_to_the_same_page_in_the_other_edition():
+    if not (HTML / KOREAN / "index.html").exists():
+        pytest.fail(NOT_BUILT)
+    wrong = []
+    for page in toc_pages():
+        for here, there in ((HTML / f"{page}.html", HTML / KOREAN / f"{page}.html"),
+                            (HTML / KOREAN / f"{page}.html", HTML / f"{page}.html")):
+            href = _switch(here)
+            if href is None or (here.parent / href).resolve() != there.resolve():
+                wrong.append(f"{here.relative_to(HTML)}: switch {href!r}, expected {there.relative_to(HTML)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_korean_pages_link_within_the_korean_edition(pages):
+    leaving = []
+    for rel, page in pages.items():
+        if not rel.startswith(KOREAN):
+            continue
+        switch = _switch(HTML / rel)
+        for href in page.links:
+            parts = urllib.parse.urlsplit(href)
+            if parts.scheme or parts.netloc or not parts.path or href == switch:
+                continue
+            target = ((HTML / rel).parent / urllib.parse.unquote(parts.path)).resolve()
+            if not target.is_relative_to((HTML / KOREAN).resolve()):
+                leaving.append(f"{rel}: {href}")
+    assert not leaving, "links from the Korean edition into the English one:\n" + "\n".join(leaving[:30])
+
+
+def test_korean_previous_and_next_links_follow_the_table_of_contents(pages, server):
+    order = toc_pages()
+    for i, page in enumerate(order):
+        prev, nxt = pages[f"{KOREAN}{page}.html"].prev_next
+        if i > 0:
+            assert prev == f"{server}/{KOREAN}{order[i - 1]}.html", f"{KOREAN}{page}: previous is {prev}"
+        if i + 1 < len(order):
+            assert nxt == f"{server}/{KOREAN}{order[i + 1]}.html", f"{KOREAN}{page}: next is {nxt}"
+
+
+def test_korean_search_finds_a_korean_term_of_every_chapter(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert set(SEARCH_TERMS_KO) == set(SEARCH_TERMS)
+    missing = []
+    for page, term in SEARCH_TERMS_KO.items():
+        browser.get(f"{server}/{KOREAN}search.html?q={urllib.parse.quote(term)}")
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results p.search-summary"))
+        time.sleep(0.2)
+        hrefs = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
+        if not any(f"/{KOREAN}{page}.html" in h for h in hrefs):
+            missing.append(f"{term!r} -> {KOREAN}{page} (got {len(hrefs)} results)")
+    assert not missing, "the Korean edition's search did not find: " + "; ".join(missing)
