@@ -79,4 +79,4 @@ lock:
 	$(PYTHON) -c "import sys; sys.path.insert(0, '.'); from course_tools import environment; environment.write('.')"
 
 clean:
-	rm -rf _build autograded feedback gradebook.db grades.csv grades grading_report.json grading_reports .grading_state.json
+	rm -rf _build autograded feedback gradebook.db grades.csv grades grading_report.json grading_reports class_report .grading_state.json

@@ -31,7 +31,10 @@ WITHHELD = ("**This notebook is flagged for manual review**: while it was graded
             "your instructor will look at it.")
 
 
-def machine_paths() -> list[str]:
+SANDBOX_HOME = "/tmp"  # HOME inside the grading sandbox (course_tools.sandbox)
+
+
+def machine_paths() -> list[tuple[str, str]]:
     """Folders of the grading machine a traceback may quote (the Python environment, the
     working folder, the home folder): replaced in feedback by a short name, longest first."""
     found = {}
@@ -40,6 +43,8 @@ def machine_paths() -> list[str]:
         for form in {path, str(Path(path).resolve())}:
             if len(form) > 1:
                 found[form] = name
+            if form.startswith(SANDBOX_HOME + "/"):  # IPython writes the kernel's home (/tmp) as ~
+                found["~" + form[len(SANDBOX_HOME):]] = name
     return sorted(found.items(), key=lambda item: len(item[0]), reverse=True)
 
 
