@@ -48,12 +48,26 @@ def machine_paths() -> list[tuple[str, str]]:
     return sorted(found.items(), key=lambda item: len(item[0]), reverse=True)
 
 
-def header(student: str, assignment: str, grades: list[tuple[str, float, float]]) -> str:
-    """The first cell of a student's feedback: who, what, when, and each graded cell's points."""
+def part_titles(cells: list) -> dict[str, str]:
+    """grade_id of each cell -> the title of the part it belongs to: the last '## ' heading above it."""
+    titles, current = {}, ""
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            headings = [line[3:].strip() for line in cell.get("source", "").splitlines() if line.startswith("## ")]
+            current = headings[-1] if headings else current
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            titles[grade_id] = current
+    return titles
+
+
+def header(student: str, assignment: str, grades: list[tuple[str, float, float]], titles: dict[str, str]) -> str:
+    """The first cell of a student's feedback: who, what, when, and each test's part and points."""
     total, most = sum(g[1] for g in grades), sum(g[2] for g in grades)
-    rows = "\n".join(f"| `{name}` | {score:g} / {max_score:g} |" for name, score, max_score in grades)
+    rows = "\n".join(f"| {titles.get(name, '')} | `{name}` | {score:g} / {max_score:g} |"
+                     for name, score, max_score in grades)
     return (f"**Feedback for {student}** on **{assignment}**, graded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-            f"**{total:g} / {most:g}** points.\n\n| test | points |\n| --- | --- |\n{rows}\n\n"
+            f"**{total:g} / {most:g}** points.\n\n| part | test | points |\n| --- | --- | --- |\n{rows}\n\n"
             "Each part is graded on its own: a test that failed because an earlier part is wrong says so in its message.")
 
 
@@ -79,7 +93,8 @@ class HideHiddenTests(Preprocessor):
         order = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(nb.cells)}
         grades.sort(key=lambda g: order.get(g[0], len(order)))
         nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-header", metadata={},
-                                        source=header(info["student"], info["assignment"], grades)))
+                                        source=header(info["student"], info["assignment"], grades,
+                                                      part_titles(nb.cells))))
         self.paths = machine_paths()
         if self.withhold:
             nb.cells.insert(0, NotebookNode(cell_type="markdown", id="grader-withheld", metadata={}, source=WITHHELD))

@@ -186,6 +186,8 @@ def test_the_export_has_a_row_per_student_with_a_status_and_each_parts_score(tmp
 
     feedback = (course / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
     assert "Feedback for alice" in feedback and time.strftime("%Y-%m-%d", time.gmtime()) in feedback
+    table = feedback[feedback.index("Feedback for alice"):feedback.index("Assignment 01")]
+    assert "Part 2: the last real hidden state (3 points)" in table and "test_last_hidden" in table  # each test's part
     for prefix in {sys.prefix, str(Path(sys.prefix).resolve())}:  # as written, or under the kernel's home (~)
         assert prefix not in feedback and "~" + prefix.removeprefix("/tmp") not in feedback, "a path of the grader"
     assert "&lt;python&gt;" in feedback or "<python>" in feedback  # the traceback, with the path shortened
