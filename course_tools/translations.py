@@ -26,6 +26,8 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from course_tools.book import BUILD_DIR, edition_config
+
 LANGUAGE = "ko"
 TITLE = "Sequence to Sequence, from RNNs to T5"
 LOCALES = "locales"
@@ -43,8 +45,6 @@ def extract(root: Path) -> Path:
     from the English build's execution cache (``make book`` first; a chapter missing there is
     executed): figure captions and alt text live in code cells' metadata and become messages only
     with the outputs they describe."""
-    from course_tools.book import BUILD_DIR, edition_config  # book imports this module
-
     root = Path(root).resolve()
     start = time.perf_counter()
     # myst-nb gives the gettext builder an output's text/plain form; the image (and its alt text) as in HTML
