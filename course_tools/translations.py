@@ -9,7 +9,8 @@ The Korean build (course_tools/book.py) uses only translated, non-fuzzy messages
 
 ``make translations`` runs :func:`update`; ``python -m course_tools translations --check`` and
 the tests run :func:`problems`, which names the page and the paragraph of every message that is
-untranslated, fuzzy, obsolete or missing from the .po files.
+untranslated, fuzzy, obsolete or missing from the .po files, and of every translation that
+changes the markup or names a glossary term otherwise than the glossary's Korean column.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+
+from course_tools.book import BUILD_DIR, edition_config
 
 LANGUAGE = "ko"
 TITLE = "Sequence to Sequence, from RNNs to T5"
@@ -42,8 +45,6 @@ def extract(root: Path) -> Path:
     from the English build's execution cache (``make book`` first; a chapter missing there is
     executed): figure captions and alt text live in code cells' metadata and become messages only
     with the outputs they describe."""
-    from course_tools.book import BUILD_DIR, edition_config  # book imports this module
-
     root = Path(root).resolve()
     start = time.perf_counter()
     # myst-nb gives the gettext builder an output's text/plain form; the image (and its alt text) as in HTML
@@ -117,6 +118,46 @@ def markup_differences(original: str, translation: str) -> str:
                                         f"extra {sorted(set(extra))}" if extra else "") if part)
 
 
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+TERM = re.compile(r"\{term\}`([^`]*)`")
+
+
+def glossary_korean(glossary_text: str) -> dict[str, str]:
+    """Every name of a glossary entry (lower case) -> the entry's first Korean name: the course's term.
+    An entry is a run of unindented lines (its English and Korean names) in a {glossary} block."""
+    found: dict[str, str] = {}
+    for block in re.findall(r"```\{glossary\}\n(.*?)```", glossary_text, re.S):
+        names: list[str] = []
+        for line in block.splitlines() + [""]:
+            if line.strip() and not line.startswith((" ", ":")):
+                names.append(line.strip())
+                continue
+            korean = [n for n in names if HANGUL.search(n)]
+            found.update({n.lower(): korean[0] for n in names} if korean else {})
+            names = []
+    return found
+
+
+def _terms(text: str) -> list[tuple[str, str]]:
+    """(shown text, target) of each {term} role."""
+    pairs = []
+    for body in TERM.findall(text):
+        explicit = re.search(r"^(.*?)\s*<([^<>]+)>\s*$", body)
+        pairs.append((explicit.group(1), explicit.group(2)) if explicit else (body, body))
+    return pairs
+
+
+def term_differences(original: str, translation: str, korean: dict[str, str]) -> list[str]:
+    """Glossary terms a translation names otherwise than the glossary's Korean column: where the
+    English shows a term by its full name (not an acronym, not a shortened form), the Korean must
+    show the entry's first Korean name."""
+    full = {target.lower() for shown, target in _terms(original) if shown.lower() == target.lower()
+            and not target.isupper()}
+    return [f"{{term}}`{shown} <{target}>` should read {korean[target.lower()]}"
+            for shown, target in _terms(translation)
+            if target.lower() in full and target.lower() in korean and korean[target.lower()] not in shown]
+
+
 @dataclass
 class PageState:
     """How far one page's translation is: counts of its messages."""
@@ -171,6 +212,8 @@ def problems(root: Path, pot: Path) -> list[str]:
     """Every message that keeps a page from being fully Korean, one line each naming the page and
     the paragraph: missing from the .po file (run `make translations`), obsolete, fuzzy or untranslated."""
     root, found = Path(root), []
+    glossary = root / "book" / "glossary.md"
+    korean = glossary_korean(glossary.read_text(encoding="utf-8")) if glossary.is_file() else {}
     for template_path in sorted(pot.rglob("*.pot")):
         page = template_path.relative_to(pot).with_suffix("")
         path = (po_dir(root) / page).with_suffix(".po")
@@ -195,6 +238,8 @@ def problems(root: Path, pot: Path) -> list[str]:
             elif difference := markup_differences(message.id, message.string):
                 found.append(f"{_location(message)}: the translation changes the markup ({difference}): "
                              f"{_first_words(message.id)}")
+            elif terms := term_differences(message.id, message.string, korean):
+                found.append(f"{_location(message)}: not the glossary's term: {'; '.join(terms)}")
     return found
 
 

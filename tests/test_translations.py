@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import write_po
+from babel.messages.pofile import read_po, write_po
 
 from course_tools import translations
 from course_tools.translations import markup, markup_differences, problems, states
@@ -112,3 +112,47 @@ def test_the_language_switch_links_the_same_page_of_the_other_edition():
     assert switch.other_edition_link("index", "ko") == "../index.html"
     html = switch.switch_html("book/05-attention", "en")
     assert 'hreflang="ko"' in html and 'lang="ko"' in html and ">한국어<" in html
+
+
+GLOSSARY = """
+```{glossary}
+:sorted:
+
+hidden state
+은닉 상태
+  The vector an RNN carries.
+
+attention weight
+어텐션 가중치
+  A softmax output.
+
+BERT
+버트
+  An encoder.
+```
+"""
+
+
+def test_glossary_terms_read_as_the_glossary_says():
+    korean = translations.glossary_korean(GLOSSARY)
+    assert korean == {"hidden state": "은닉 상태", "은닉 상태": "은닉 상태", "attention weight": "어텐션 가중치",
+                      "어텐션 가중치": "어텐션 가중치", "bert": "버트", "버트": "버트"}
+    english = "The {term}`hidden state`, its {term}`weights <attention weight>` and {term}`BERT`."
+    assert translations.term_differences(english, "{term}`은닉 상태 <hidden state>`, {term}`가중치 <attention weight>`, "
+                                                  "{term}`BERT <BERT>`.", korean) == []  # shortened, acronym: free
+    assert translations.term_differences(english, "{term}`숨은 상태 <hidden state>`", korean) == [
+        "{term}`숨은 상태 <hidden state>` should read 은닉 상태"]
+
+
+def test_every_translated_glossary_term_reads_as_the_glossary_says():
+    """Over the committed .po files (no build needed): a term the English names in full reads,
+    in Korean, as the glossary's first Korean name, so a term reads the same in both editions."""
+    korean = translations.glossary_korean((ROOT / "book" / "glossary.md").read_text(encoding="utf-8"))
+    assert len(korean) > 100
+    found = []
+    for path in sorted(translations.po_dir(ROOT).rglob("*.po")):
+        with path.open("rb") as file:
+            for message in read_po(file, locale="ko"):
+                if message.id and message.string and path.stem != "glossary":
+                    found += [f"{path.stem}: {d}" for d in translations.term_differences(message.id, message.string, korean)]
+    assert not found, "\n".join(found)
