@@ -208,6 +208,30 @@ def states(root: Path, pot: Path | None = None) -> list[PageState]:
     return result
 
 
+def output_lines(page_source: str) -> set[int]:
+    """The line numbers of a MyST page's code cells. A message located there is text a cell printed
+    (a summary made with Markdown(f"...")): its numbers come from this machine's run, so on another
+    machine it may differ and simply stay English; it is not required, nor obsolete when it is gone."""
+    lines, inside = set(), False
+    for number, line in enumerate(page_source.splitlines(), 1):
+        if line.startswith("```{code-cell}"):
+            inside = True
+        elif inside and line.startswith("```"):
+            inside = False
+        if inside:
+            lines.add(number)
+    return lines
+
+
+def _printed(message, root: Path) -> bool:  # noqa: ANN001 (babel's Message)
+    """Whether every location of a message is inside a code cell of its page (printed text)."""
+    found = []
+    for path, line in message.locations:
+        source = root / path.split("../")[-1]
+        found.append(source.is_file() and int(line or 0) in output_lines(source.read_text(encoding="utf-8")))
+    return bool(found) and all(found)
+
+
 def problems(root: Path, pot: Path) -> list[str]:
     """Every message that keeps a page from being fully Korean, one line each naming the page and
     the paragraph: missing from the .po file (run `make translations`), obsolete, fuzzy or untranslated."""
@@ -222,13 +246,15 @@ def problems(root: Path, pot: Path) -> list[str]:
             continue
         template, catalog = _catalog(template_path), _catalog(path)
         for message in template:
-            if message.id and message.id not in catalog:
+            if message.id and message.id not in catalog and not _printed(message, root):
                 found.append(f"{_location(message)}: not in {path.relative_to(root)} (run `make translations`): "
                              f"{_first_words(message.id)}")
         for message in catalog:
             if not message.id:
                 continue
             if message.id not in template:
+                if _printed(message, root):
+                    continue  # printed by a cell on the machine that translated it; this run printed other numbers
                 found.append(f"{page}: obsolete message (run `make translations`): {_first_words(message.id)}")
             elif message.fuzzy:
                 found.append(f"{_location(message)}: fuzzy, the English changed since it was translated: "

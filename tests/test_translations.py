@@ -156,3 +156,28 @@ def test_every_translated_glossary_term_reads_as_the_glossary_says():
                 if message.id and message.string and path.stem != "glossary":
                     found += [f"{path.stem}: {d}" for d in translations.term_differences(message.id, message.string, korean)]
     assert not found, "\n".join(found)
+
+
+def test_text_printed_by_a_cell_is_not_required_where_its_numbers_differ(tmp_path):
+    """A summary made by a code cell (Markdown(f"...")) is a message with this machine's numbers: on
+    another machine it may print other numbers, which stay English rather than fail the check, and
+    the old translation is not reported obsolete. Prose messages stay required."""
+    page = "# Page\n\nSome prose.\n\n```{code-cell} ipython3\nMarkdown(f'- {x:.3f}')\n```\n\nMore prose.\n"
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "page.md").write_text(page, encoding="utf-8")
+    assert translations.output_lines(page) == {5, 6, 7}
+    pot = tmp_path / "_build" / "gettext"
+
+    def write(path: Path, entries: list[tuple[str, str, int]]) -> None:
+        catalog = Catalog(locale="ko")
+        for msgid, msgstr, line in entries:
+            catalog.add(msgid, msgstr, locations=[("../../book/page.md", line)])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as file:
+            write_po(file, catalog, width=0)
+
+    write(pot / "book" / "page.pot", [("Some prose.", "", 3), ("- 0.124", "", 6), ("More prose.", "", 9)])
+    write(translations.po_dir(tmp_path) / "book" / "page.po", [("Some prose.", "약간의 글.", 3),
+                                                              ("- 0.123", "- 0.123", 6)])
+    found = problems(tmp_path, pot)
+    assert len(found) == 1 and "More prose." in found[0] and "not in" in found[0], found
