@@ -67,7 +67,7 @@ class Page:
     summary: str = ""  # the text of the section headed Summary
     diagrams: list[dict] = field(default_factory=list)  # id and the alt texts of its images
     prose: str = ""  # the article's text outside code
-    paragraphs: str = ""  # the text of its paragraphs, headings, captions and table cells, without code, math or outputs
+    paragraphs: str = ""  # its paragraphs, headings, captions and table cells: no code, math, outputs or bibliography
     lang: str = ""  # the <html> element's lang attribute
     wide_math: dict[int, list[str]] = field(default_factory=dict)  # window width -> equations wider than the column
 
@@ -151,7 +151,7 @@ const chapter = () => {
     })),
     prose: prose.textContent,
     paragraphs: [...prose.querySelectorAll("p, li, dt, dd, th, td, figcaption, h1, h2, h3, h4, .admonition-title")]
-      .filter(e => !e.closest(".cell_output, .output, pre, .language-switch")).map(e => e.textContent).join("\n"),
+      .filter(e => !e.closest(".cell_output, .output, pre, .language-switch, .citation")).map(e => e.textContent).join("\n"),
     lang: document.documentElement.getAttribute("lang") || "",
   };
 };
