@@ -201,7 +201,8 @@ def build_korean(root: Path) -> int:
     before = executed_records(root)
     config = edition_config(root, "ko", {"language": "ko", "html_title": KOREAN_TITLE})
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config),
-               "--path-output", str(root / KOREAN_DIR), "--warningiserror", "--nitpick", "--keep-going"]
+               "--path-output", str(root / KOREAN_DIR), "--warningiserror", "--nitpick", "--keep-going",
+               "--all"]  # every page again: a translated title appears in every page's sidebar
     status = subprocess.run(command, cwd=root).returncode
     if executed_records(root) != before:
         print("the Korean edition executed chapters: it must find every one in the English build's cache")

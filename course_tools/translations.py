@@ -120,6 +120,7 @@ def markup_differences(original: str, translation: str) -> str:
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 TERM = re.compile(r"\{term\}`([^`]*)`")
+LIST_START = re.compile(r"^(\d+[.)]|[-*+])\s")  # a message parsed on its own: "1. 제목" is an ordered list
 
 
 def glossary_korean(glossary_text: str) -> dict[str, str]:
@@ -264,6 +265,9 @@ def problems(root: Path, pot: Path) -> list[str]:
             elif difference := markup_differences(message.id, message.string):
                 found.append(f"{_location(message)}: the translation changes the markup ({difference}): "
                              f"{_first_words(message.id)}")
+            elif message.string != message.id and LIST_START.match(message.string):
+                found.append(f"{_location(message)}: the translation starts like a list item, so Sphinx reads it as a "
+                             f"list and keeps the English: escape it (1\\. …): {_first_words(message.string)}")
             elif page.name != "glossary" and (terms := term_differences(message.id, message.string, korean)):
                 # (the glossary itself lists each entry's other names, linking to themselves)
                 found.append(f"{_location(message)}: not the glossary's term: {'; '.join(terms)}")

@@ -594,3 +594,22 @@ def test_korean_search_finds_a_korean_term_of_every_chapter(browser, server):
         if not any(f"/{KOREAN}{page}.html" in h for h in hrefs):
             missing.append(f"{term!r} -> {KOREAN}{page} (got {len(hrefs)} results)")
     assert not missing, "the Korean edition's search did not find: " + "; ".join(missing)
+
+
+NAV_CAPTION = re.compile(r'<p[^>]*class="caption"[^>]*><span class="caption-text">([^<]*)')
+NAV_ENTRY = re.compile(r'<li class="toctree-l1[^"]*"><a class="reference internal" href="[^"]*">([^<]*)</a>')
+
+
+def test_the_korean_sidebar_names_the_parts_and_chapters_in_korean():
+    """The table of contents of every Korean page: the part captions (inserted after Sphinx
+    translates a page, so translated by book/_ext/language_switch.py) and the chapter titles."""
+    if not (HTML / KOREAN / "index.html").exists():
+        pytest.fail(NOT_BUILT)
+    english = []
+    for page in toc_pages():
+        text = (HTML / KOREAN / f"{page}.html").read_text(encoding="utf-8")
+        captions, entries = NAV_CAPTION.findall(text), NAV_ENTRY.findall(text)
+        assert captions and entries, f"{KOREAN}{page}: no table of contents found"
+        english += [f"{KOREAN}{page}: {name!r}" for name in captions + entries
+                    if not HANGUL.search(name) and not re.fullmatch(r"\d+\. [A-Z0-9 ]+", name)]  # 7. BERT
+    assert not english, "English in the Korean table of contents:\n" + "\n".join(sorted(set(english))[:20])

@@ -181,3 +181,17 @@ def test_text_printed_by_a_cell_is_not_required_where_its_numbers_differ(tmp_pat
                                                               ("- 0.123", "- 0.123", 6)])
     found = problems(tmp_path, pot)
     assert len(found) == 1 and "More prose." in found[0] and "not in" in found[0], found
+
+
+def test_a_translation_that_reads_as_a_list_is_a_problem(tmp_path):
+    """Sphinx parses each translation on its own and keeps the English where the result is not a
+    paragraph: a heading translated as "1. RNN의 분류" is an ordered list there and silently stays
+    English. It must be escaped, "1\\. RNN의 분류"; a message left as it is (7. BERT) is harmless."""
+    pot = tmp_path / "_build" / "gettext"
+    _write(pot / "book" / "page.pot", [("1. The RNN taxonomy", "", False), ("7. BERT", "", False),
+                                      ("2. Hand out", "", False)])
+    _write(translations.po_dir(tmp_path) / "book" / "page.po", [("1. The RNN taxonomy", "1. RNN의 분류", False),
+                                                               ("7. BERT", "7. BERT", False),
+                                                               ("2. Hand out", "2\\. 나눠 주기", False)])
+    found = problems(tmp_path, pot)
+    assert len(found) == 1 and "starts like a list item" in found[0] and "RNN의 분류" in found[0], found

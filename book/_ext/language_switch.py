@@ -12,8 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from os import path
+from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.locale import init as init_locale
 from sphinx.search import SearchLanguage
+from sphinx.transforms import SphinxTransform
+from sphinx.util.i18n import docname_to_domain
 
 EDITIONS = {"en": ("ko", "한국어"), "ko": ("en", "English")}
 SUBFOLDER = {"en": "", "ko": "ko/"}  # where each edition lies under _build/html/
@@ -40,6 +45,28 @@ def add_switch(app: Sphinx, pagename: str, templatename: str, context: dict[str,
     language = app.config.language if app.config.language in EDITIONS else "en"
     if "body" in context:
         context["body"] = switch_html(pagename, language) + context["body"]
+
+
+class TranslateTocCaptions(SphinxTransform):
+    """The captions of the table of contents (Foundations, Attention, ...) in the edition's language.
+
+    Jupyter Book's tables of contents (sphinx-external-toc) are inserted after Sphinx has translated
+    the page, so their captions stay English; this runs after them and looks each caption up in the
+    page's catalog (the captions are messages of the root page's .po file)."""
+
+    default_priority = 900
+
+    def apply(self, **kwargs: Any) -> None:
+        if self.config.language in (None, "", "en"):
+            return
+        dirs = [path.join(self.env.srcdir, folder) for folder in self.config.locale_dirs]
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        catalog, found = init_locale(dirs, self.config.language, domain)
+        if not found:
+            return
+        for node in self.document.findall(addnodes.toctree):
+            if node.get("caption"):
+                node["caption"] = catalog.gettext(node["caption"])
 
 
 class SearchKorean(SearchLanguage):
@@ -75,4 +102,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_css_file("language_switch.css")
     app.connect("html-page-context", add_switch)
     app.add_search_language(SearchKorean)
+    app.add_transform(TranslateTocCaptions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
