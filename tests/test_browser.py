@@ -372,19 +372,25 @@ def test_previous_and_next_links_follow_the_table_of_contents(pages, server):
             assert nxt == want_next, f"{page}: next is {nxt}, expected {want_next}"
 
 
-def test_search_finds_a_term_of_every_chapter(browser, server):
+def _search_misses(browser, server, edition: str, terms: dict[str, str]) -> list[str]:
+    """The (term -> page) pairs whose search, in the edition under ``edition`` ("" or "ko/"), does not list the page."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     missing = []
-    for page, term in SEARCH_TERMS.items():
-        browser.get(f"{server}/search.html?q={urllib.parse.quote(term)}")
+    for page, term in terms.items():
+        browser.get(f"{server}/{edition}search.html?q={urllib.parse.quote(term)}")
         WebDriverWait(browser, 30).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results p.search-summary"))
         time.sleep(0.2)
         hrefs = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
-        if not any(f"/{page}.html" in h for h in hrefs):
-            missing.append(f"{term!r} -> {page} (got {len(hrefs)} results)")
+        if not any(f"/{edition}{page}.html" in h for h in hrefs):
+            missing.append(f"{term!r} -> {edition}{page} (got {len(hrefs)} results)")
+    return missing
+
+
+def test_search_finds_a_term_of_every_chapter(browser, server):
+    missing = _search_misses(browser, server, "", SEARCH_TERMS)
     assert not missing, "search did not find: " + "; ".join(missing)
 
 
@@ -580,19 +586,8 @@ def test_korean_previous_and_next_links_follow_the_table_of_contents(pages, serv
 
 
 def test_korean_search_finds_a_korean_term_of_every_chapter(browser, server):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
     assert set(SEARCH_TERMS_KO) == set(SEARCH_TERMS)
-    missing = []
-    for page, term in SEARCH_TERMS_KO.items():
-        browser.get(f"{server}/{KOREAN}search.html?q={urllib.parse.quote(term)}")
-        WebDriverWait(browser, 30).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results p.search-summary"))
-        time.sleep(0.2)
-        hrefs = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a")]
-        if not any(f"/{KOREAN}{page}.html" in h for h in hrefs):
-            missing.append(f"{term!r} -> {KOREAN}{page} (got {len(hrefs)} results)")
+    missing = _search_misses(browser, server, KOREAN, SEARCH_TERMS_KO)
     assert not missing, "the Korean edition's search did not find: " + "; ".join(missing)
 
 
